@@ -1,0 +1,314 @@
+"""Run configuration: YAML -> overrides -> validated dataclasses, with no TensorFlow import.
+
+A config has three sections. ``data`` and ``train`` are the same for every model; ``model`` is
+validated by the dataclass of the family its ``name`` picks (one config dataclass per family, as
+in pythae). Every error is a :class:`~vae_gan_tf.errors.UserError` naming the key and the fix, raised
+before any TensorFlow work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+
+from vae_gan_tf.errors import UserError
+
+# Native (height, width, channels) of the named sources, so that shape errors are caught before
+# any data is loaded. Sources with a path (idx:, npz:, folder:) are checked after loading.
+NATIVE_SHAPES = {
+    "mnist5k": (28, 28, 1),
+    "mnist": (28, 28, 1),
+    "fashion_mnist": (28, 28, 1),
+    "cifar10": (32, 32, 3),
+    "digits": (8, 8, 1),
+}
+PATH_SOURCES = ("idx:", "npz:", "folder:")
+
+
+@dataclass
+class DataConfig:
+    """Where images come from and how they are prepared (``vae_gan_tf.data``)."""
+
+    source: str = "mnist5k"  # named source or idx:DIR / npz:FILE / folder:DIR
+    image_size: Optional[int] = None  # square resize; null keeps the native size (folder: needs it)
+    channels: Optional[int] = None  # 1 or 3 to convert; null keeps the source's channels
+    scale: Literal["unit", "symmetric"] = "unit"  # pixels in [0, 1] or [-1, 1]
+    binarize: bool = False  # dynamic binarization: x ~ Bernoulli(pixel) at every draw
+    validation_split: float = 0.1  # held-out fraction (taken before shuffling, reproducibly)
+    shuffle_buffer: int = 10000
+
+
+@dataclass
+class EncoderDecoderConfig:
+    """Fields shared by the models with an encoder and a decoder."""
+
+    architecture: Literal["conv", "mlp"] = "conv"
+    latent_dim: int = 16
+    hidden_units: list[int] = field(default_factory=lambda: [512, 256])  # MLP layers (doc 003 §4.1)
+    conv_filters: list[int] = field(default_factory=lambda: [32, 64])  # one stride-2 conv each
+    dense_units: int = 0  # optional dense layer between conv stack and latent heads (0: none)
+    activation: Literal["relu", "tanh", "elu", "leaky_relu", "softplus"] = "relu"  # hidden layers
+
+
+@dataclass
+class VAEConfig(EncoderDecoderConfig):
+    """Gaussian-latent VAE (Kingma & Welling 2014) with a beta weight (Higgins et al. 2017)."""
+
+    name: str = "vae"
+    likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"
+    gaussian_std: float = 1.0  # fixed decoder std for the Gaussian likelihood
+    beta: float = 1.0  # weight of the KL term (beta-VAE, doc 004); 1.0 is the ELBO
+    kl_warmup_steps: int = 0  # KL weight rises linearly from 0 to beta over these steps
+
+
+@dataclass
+class AutoencoderConfig(EncoderDecoderConfig):
+    """Deterministic autoencoder (doc 002 §1.3.1.1): minimises a reconstruction loss only."""
+
+    name: str = "autoencoder"
+    likelihood: Literal["bernoulli", "squared_error"] = "squared_error"
+
+
+@dataclass
+class TrainConfig:
+    """How ``fit`` runs (``vae_gan_tf.train``)."""
+
+    epochs: int = 20
+    batch_size: int = 128  # the global batch
+    learning_rate: float = 1e-3
+    steps_per_epoch: Optional[int] = None  # cap on steps per epoch; null: one pass over the data
+    seed: int = 0
+    checkpoint_every_steps: Optional[int] = None  # BackupAndRestore frequency; null: every epoch
+    sample_count: int = 64  # images in each per-epoch sample grid
+
+
+# model.name -> config dataclass. The model classes themselves are looked up in
+# vae_gan_tf.models.registry (which imports TensorFlow); adding a family is one line in each.
+MODEL_CONFIGS: dict[str, type] = {
+    "vae": VAEConfig,
+    "autoencoder": AutoencoderConfig,
+}
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: typing.Any = field(default_factory=VAEConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+SECTIONS = {"data": DataConfig, "train": TrainConfig}
+
+
+# ---------------------------------------------------------------- loading and overrides
+
+
+def load_yaml(path: str | Path) -> dict:
+    """Read a YAML mapping with ``yaml.safe_load``; a missing or malformed file is a UserError."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"config file {str(path)!r} does not exist; give a path like configs/vae_mnist5k.yaml")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UserError(f"config file {str(path)!r} is not valid YAML{where}; fix its syntax") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise UserError(f"config file {str(path)!r} must hold a mapping with sections data/model/train")
+    return raw
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply ``a.b=value`` strings (value parsed as YAML) to a nested dict, returning a new dict."""
+    result = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--set {item!r} is not of the form section.key=value (e.g. --set train.epochs=5)")
+        parts = key.strip().split(".")
+        if len(parts) != 2:
+            raise UserError(f"--set {key!r}: keys have two parts, section.key (e.g. model.latent_dim)")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise UserError(f"--set {item!r}: the value is not valid YAML") from None
+        section, name = parts
+        if section not in ("data", "model", "train"):
+            raise UserError(_unknown("section", section, ["data", "model", "train"]))
+        sub = result.setdefault(section, {})
+        if not isinstance(sub, dict):
+            raise UserError(f"config section {section!r} must be a mapping")
+        sub[name] = value
+    return result
+
+
+def build_config(raw: dict) -> Config:
+    """Validate a nested dict into a :class:`Config`, or raise a UserError naming the bad key."""
+    for section in raw:
+        if section not in ("data", "model", "train"):
+            raise UserError(_unknown("section", section, ["data", "model", "train"]))
+    data = _build_section("data", DataConfig, raw.get("data") or {})
+    train = _build_section("train", TrainConfig, raw.get("train") or {})
+    model_raw = raw.get("model") or {}
+    if not isinstance(model_raw, dict):
+        raise UserError("config section 'model' must be a mapping")
+    name = model_raw.get("name", "vae")
+    if name not in MODEL_CONFIGS:
+        raise UserError(_unknown("model.name", name, sorted(MODEL_CONFIGS)))
+    model = _build_section("model", MODEL_CONFIGS[name], model_raw)
+    config = Config(data=data, model=model, train=train)
+    check_values(config)
+    native = NATIVE_SHAPES.get(data.source)
+    if native is not None:
+        check_image_shape(config, native)
+    elif not data.source.startswith(PATH_SOURCES):
+        raise UserError(_unknown("data.source", data.source, sorted(NATIVE_SHAPES) + ["idx:DIR", "npz:FILE", "folder:DIR"]))
+    return config
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """The config from a YAML file (or the defaults) with ``--set`` overrides applied."""
+    raw = load_yaml(path) if path is not None else {}
+    return build_config(apply_overrides(raw, overrides or []))
+
+
+def dump_config(config: Config, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+# ---------------------------------------------------------------- validation
+
+
+def check_values(config: Config) -> None:
+    """Range checks that types alone do not catch."""
+    d, m, t = config.data, config.model, config.train
+    positive = {
+        "train.epochs": t.epochs,
+        "train.batch_size": t.batch_size,
+        "train.sample_count": t.sample_count,
+        "model.latent_dim": m.latent_dim,
+        "data.shuffle_buffer": d.shuffle_buffer,
+    }
+    for key, value in positive.items():
+        if value < 1:
+            raise UserError(f"{key} must be at least 1, got {value}")
+    for key, value in {"train.steps_per_epoch": t.steps_per_epoch,
+                       "train.checkpoint_every_steps": t.checkpoint_every_steps,
+                       "data.image_size": d.image_size}.items():
+        if value is not None and value < 1:
+            raise UserError(f"{key} must be at least 1 or null, got {value}")
+    if not t.learning_rate > 0:
+        raise UserError(f"train.learning_rate must be positive, got {t.learning_rate}")
+    if not 0 <= d.validation_split < 1:
+        raise UserError(f"data.validation_split must be in [0, 1), got {d.validation_split}")
+    if d.channels not in (None, 1, 3):
+        raise UserError(f"data.channels must be 1, 3 or null, got {d.channels}")
+    if any(u < 1 for u in m.hidden_units) or any(f < 1 for f in m.conv_filters):
+        raise UserError("model.hidden_units and model.conv_filters must hold positive integers")
+    if m.architecture == "mlp" and not m.hidden_units:
+        raise UserError("model.hidden_units must not be empty for architecture mlp")
+    if m.architecture == "conv" and not m.conv_filters:
+        raise UserError("model.conv_filters must not be empty for architecture conv")
+    if m.dense_units < 0:
+        raise UserError(f"model.dense_units must be 0 (none) or positive, got {m.dense_units}")
+    if isinstance(m, VAEConfig):
+        if m.beta < 0:
+            raise UserError(f"model.beta must be non-negative, got {m.beta}")
+        if m.kl_warmup_steps < 0:
+            raise UserError(f"model.kl_warmup_steps must be non-negative, got {m.kl_warmup_steps}")
+        if not m.gaussian_std > 0:
+            raise UserError(f"model.gaussian_std must be positive, got {m.gaussian_std}")
+    if getattr(m, "likelihood", None) == "bernoulli" and d.scale != "unit":
+        raise UserError("model.likelihood bernoulli needs pixels in [0, 1]: set data.scale=unit")
+    if d.binarize and d.scale != "unit":
+        raise UserError("data.binarize needs data.scale=unit (binarization draws 0/1 pixels)")
+
+
+def check_image_shape(config: Config, native_shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The (H, W, C) the model will see; a UserError when the conv strides cannot fit it."""
+    h, w, c = native_shape
+    if config.data.image_size is not None:
+        h = w = config.data.image_size
+    if config.data.channels is not None:
+        c = config.data.channels
+    m = config.model
+    if getattr(m, "architecture", None) == "conv":
+        factor = 2 ** len(m.conv_filters)
+        if h % factor or w % factor:
+            raise UserError(
+                f"image size {h}x{w} is not divisible by {factor} (one stride-2 conv per entry of "
+                f"model.conv_filters={m.conv_filters}); set data.image_size to a multiple of {factor} "
+                f"or use fewer conv_filters"
+            )
+    return h, w, c
+
+
+def _build_section(section: str, cls: type, values: dict):
+    if not isinstance(values, dict):
+        raise UserError(f"config section {section!r} must be a mapping, got {type(values).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in values.items():
+        if key not in names:
+            raise UserError(_unknown(f"{section} key", key, names, section))
+        kwargs[key] = _coerce(f"{section}.{key}", value, hints[key])
+    return cls(**kwargs)
+
+
+def _unknown(what: str, got, valid: list[str], section: str | None = None) -> str:
+    close = difflib.get_close_matches(str(got), valid, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    where = f"{section}.{got}" if section else str(got)
+    return f"unknown {what} {where!r}{hint} (valid: {', '.join(valid)})"
+
+
+def _coerce(key: str, value, hint):
+    """Check ``value`` against the annotation ``hint``; ints are accepted for floats."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(key, value, inner[0])
+    if origin is Literal:
+        if value not in args:
+            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UserError(f"{key} must be one of {', '.join(map(str, args))}, got {value!r}{hint}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise UserError(f"{key} must be a list like [32, 64], got {value!r}")
+        return [_coerce(f"{key}[{i}]", v, args[0]) for i, v in enumerate(value)]
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise UserError(f"{key} must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UserError(f"{key} must be an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserError(f"{key} must be a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise UserError(f"{key} must be a string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported annotation {hint!r} for {key}")  # a bug in this module, not user input

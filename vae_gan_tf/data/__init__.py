@@ -1,0 +1,1 @@
+"""Image sources (``sources``, NumPy only) and their ``tf.data`` pipelines (``pipeline``)."""

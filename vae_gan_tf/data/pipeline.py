@@ -1,0 +1,115 @@
+"""From a ``DataConfig`` to ``tf.data`` pipelines.
+
+The order follows the tf.data performance guide and what was measured here (KERAS3_FACTS.md, tf.data):
+``from_tensor_slices -> cache -> shuffle(seed) -> [binarize] -> batch(drop_remainder=True) -> prefetch``.
+``drop_remainder`` keeps every replica's batch non-empty under ``tf.distribute``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+
+from vae_gan_tf.config import Config, check_image_shape
+from vae_gan_tf.data.sources import ImageArrays, load_source
+from vae_gan_tf.errors import UserError
+
+# The validation split is drawn with its own fixed seed so that it is the same for every run.
+SPLIT_SEED = 20140101
+
+
+@dataclass
+class DataBundle:
+    """What the model and the callbacks need from the data."""
+
+    train: tf.data.Dataset  # batches of images, scaled
+    validation: Optional[tf.data.Dataset]
+    image_shape: tuple[int, int, int]
+    train_images: np.ndarray  # scaled, for building the model and for pictures
+    validation_images: Optional[np.ndarray]
+    train_labels: Optional[np.ndarray]
+    validation_labels: Optional[np.ndarray]
+    steps_per_epoch: int
+
+
+def prepare_images(arrays: ImageArrays, config: Config) -> np.ndarray:
+    """Resize / convert channels to the shape the model sees, still in [0, 1]."""
+    images = arrays.images
+    h, w, c = check_image_shape(config, images.shape[1:])
+    if images.shape[-1] != c:
+        if c == 3:
+            images = np.repeat(images, 3, axis=-1)
+        else:  # ITU-R BT.601 luma
+            images = (images @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
+    if images.shape[1:3] != (h, w):
+        images = tf.image.resize(images, (h, w), method="area" if h < images.shape[1] else "bilinear",
+                                 antialias=True).numpy()
+        images = np.clip(images, 0.0, 1.0)
+    return images.astype(np.float32)
+
+
+def scale_images(images: np.ndarray, scale: str) -> np.ndarray:
+    """[0, 1] -> [0, 1] (``unit``, Bernoulli likelihood) or [-1, 1] (``symmetric``, tanh generators)."""
+    return images if scale == "unit" else images * 2.0 - 1.0
+
+
+def binarize(images: tf.Tensor, seed: int) -> tf.Tensor:
+    """Dynamic binarization (Salakhutdinov & Murray 2008): x_b ~ Bernoulli(x), drawn anew each time."""
+    return tf.cast(tf.random.uniform(tf.shape(images), seed=seed) < images, images.dtype)
+
+
+def split_validation(n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, validation) from a fixed permutation: the same split for every run."""
+    order = np.random.default_rng(SPLIT_SEED).permutation(n)
+    n_val = int(round(n * fraction))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def batched(images: np.ndarray, batch_size: int, *, shuffle_buffer: int = 0, seed: int = 0,
+            dynamic_binarization: bool = False, repeat: bool = False) -> tf.data.Dataset:
+    """A dataset of full batches of ``images``; reshuffled every pass when ``shuffle_buffer``.
+
+    ``repeat`` makes it endless, for ``fit(steps_per_epoch=...)`` where an epoch is a step count.
+    """
+    ds = tf.data.Dataset.from_tensor_slices(images).cache()
+    if shuffle_buffer:
+        ds = ds.shuffle(min(shuffle_buffer, len(images)), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    if dynamic_binarization:
+        ds = ds.map(lambda x: binarize(x, seed), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def make_datasets(config: Config) -> DataBundle:
+    """Load ``config.data.source`` and build the train and validation pipelines."""
+    d, t = config.data, config.train
+    arrays = load_source(d.source, "train", d.image_size)
+    images = prepare_images(arrays, config)
+    train_idx, val_idx = split_validation(len(images), d.validation_split)
+    if len(train_idx) < t.batch_size:
+        raise UserError(f"data source {d.source!r} leaves {len(train_idx)} training images, fewer than "
+                        f"train.batch_size={t.batch_size}; lower train.batch_size or data.validation_split")
+    train_images = scale_images(images[train_idx], d.scale)
+    val_images = scale_images(images[val_idx], d.scale) if len(val_idx) else None
+    if val_images is not None and d.binarize:  # a fixed binarization of the held-out images
+        val_images = (np.random.default_rng(SPLIT_SEED).random(val_images.shape) < val_images).astype(np.float32)
+    labels = arrays.labels
+    steps = len(train_idx) // t.batch_size
+    if t.steps_per_epoch is not None:
+        steps = min(steps, t.steps_per_epoch)
+    train_ds = batched(train_images, t.batch_size, shuffle_buffer=d.shuffle_buffer, seed=t.seed,
+                       dynamic_binarization=d.binarize, repeat=True)
+    val_ds = None
+    if val_images is not None and len(val_images) >= t.batch_size:
+        val_ds = batched(val_images, t.batch_size)
+    return DataBundle(
+        train=train_ds, validation=val_ds, image_shape=tuple(images.shape[1:]),
+        train_images=train_images, validation_images=val_images,
+        train_labels=labels[train_idx] if labels is not None else None,
+        validation_labels=labels[val_idx] if labels is not None and len(val_idx) else None,
+        steps_per_epoch=steps,
+    )

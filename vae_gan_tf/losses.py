@@ -1,0 +1,89 @@
+"""Every objective of the library, each a small pure function of tensors with its equation.
+
+Conventions (as in ``keras/src/losses/losses.py`` and TF-GAN's ``losses_impl.py``):
+- likelihood terms take decoder *logits* (or the Gaussian mean), never probabilities followed by a log;
+- per-example functions sum over every non-batch axis and return shape ``(batch,)``; the caller takes
+  the batch mean (and, under ``tf.distribute``, divides by the replica count, see ``models/base.py``);
+- all values are in nats.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _sum_non_batch(values: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_sum(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
+
+
+def reparameterize(mean: tf.Tensor, log_var: tf.Tensor, eps: tf.Tensor) -> tf.Tensor:
+    """z = μ + exp(½·log σ²) · ε with ε ~ N(0, I) (Kingma & Welling 2014, §2.4).
+
+    The standard deviation is exp(½·log σ²), not exp(log σ²) as doc 002 §1.4.2 wrote.
+    Gradients flow to μ and log σ² because ε is drawn outside the function.
+    """
+    return mean + tf.exp(0.5 * log_var) * eps
+
+
+def kl_divergence_normal(mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
+    """KL(N(μ, diag σ²) ‖ N(0, I)) = ½ Σ_j (μ_j² + σ_j² − log σ_j² − 1), shape (batch,).
+
+    Kingma & Welling 2014, Appendix B; doc 003 §4.1 writes it as −½ Σ (1 + log σ² − μ² − σ²).
+    """
+    return 0.5 * tf.reduce_sum(tf.square(mean) + tf.exp(log_var) - log_var - 1.0, axis=-1)
+
+
+def bernoulli_negative_log_likelihood(x: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """−log p(x|z) = −Σ_i [x_i log σ(l_i) + (1 − x_i) log(1 − σ(l_i))] from logits l, shape (batch,).
+
+    Computed as Σ max(l, 0) − l·x + log(1 + exp(−|l|)) (``tf.nn.sigmoid_cross_entropy_with_logits``),
+    finite for any logit. ``x`` may be grey levels in [0, 1] (continuous cross-entropy) or binary.
+    """
+    return _sum_non_batch(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits))
+
+
+def gaussian_negative_log_likelihood(x: tf.Tensor, mean: tf.Tensor, std: float) -> tf.Tensor:
+    """−log N(x; μ, σ²I) = Σ_i [½((x_i − μ_i)/σ)² + log σ + ½ log 2π] with fixed σ, shape (batch,)."""
+    per_pixel = 0.5 * tf.square((x - mean) / std) + math.log(std) + 0.5 * LOG_2PI
+    return _sum_non_batch(per_pixel)
+
+
+def squared_error(x: tf.Tensor, x_hat: tf.Tensor) -> tf.Tensor:
+    """‖x − D(E(x))‖² = Σ_i (x_i − x̂_i)², shape (batch,): the autoencoder objective of doc 002 §1.3.1.1."""
+    return _sum_non_batch(tf.square(x - x_hat))
+
+
+def log_normal_density(z: tf.Tensor, mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
+    """log N(z; μ, diag σ²) = −½ Σ_j [log 2π + log σ_j² + (z_j − μ_j)² / σ_j²], summed over the last axis."""
+    return -0.5 * tf.reduce_sum(LOG_2PI + log_var + tf.square(z - mean) * tf.exp(-log_var), axis=-1)
+
+
+def negative_elbo(reconstruction_nll: tf.Tensor, kl: tf.Tensor, beta: float | tf.Tensor = 1.0) -> tf.Tensor:
+    """−ELBO_β = E_q[−log p(x|z)] + β · KL(q(z|x) ‖ p(z)).
+
+    β = 1 is the evidence lower bound (Kingma & Welling 2014, eq. 3), log p(x) ≥ ELBO; β > 1 is the
+    β-VAE objective (Higgins et al. 2017, eq. 4), which doc 004 describes.
+    """
+    return reconstruction_nll + beta * kl
+
+
+def kl_weight(step: tf.Tensor, beta: float, warmup_steps: int) -> tf.Tensor:
+    """β · min(1, step / warmup_steps): linear KL warm-up (Bowman et al. 2016; Sønderby et al. 2016)."""
+    if warmup_steps <= 0:
+        return tf.constant(beta, tf.float32)
+    return beta * tf.minimum(1.0, tf.cast(step, tf.float32) / float(warmup_steps))
+
+
+def importance_weighted_bound(log_weights: tf.Tensor) -> tf.Tensor:
+    """L_k = log (1/k) Σ_i w_i with log w_i = log p(x, z_i) − log q(z_i|x), z_i ~ q(z|x), shape (batch,).
+
+    Burda et al. 2015, eq. 8; ``log_weights`` has shape (k, batch); the sum is a log-sum-exp, so it
+    is computed in the dtype of ``log_weights`` without overflow (pass float64 for large k).
+    L_1 is the ELBO and L_k rises with k towards log p(x).
+    """
+    k = tf.cast(tf.shape(log_weights)[0], log_weights.dtype)
+    return tf.reduce_logsumexp(log_weights, axis=0) - tf.math.log(k)

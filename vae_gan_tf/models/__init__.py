@@ -1,0 +1,1 @@
+"""Model families, one file each; ``registry.build_model`` maps a config to its class."""

@@ -1,0 +1,14 @@
+"""Network builders: functional ``keras.Model``s that the model classes compose."""
+
+from vae_gan_tf.nets.conv import conv_decoder, conv_encoder
+from vae_gan_tf.nets.mlp import mlp_decoder, mlp_encoder
+
+
+def encoder_decoder(image_shape, architecture, latent_dim, heads, hidden_units, conv_filters, dense_units,
+                    activation):
+    """The (encoder, decoder) pair that a model config describes."""
+    if architecture == "mlp":
+        return (mlp_encoder(image_shape, hidden_units, latent_dim, heads, activation),
+                mlp_decoder(latent_dim, hidden_units, image_shape, activation))
+    return (conv_encoder(image_shape, conv_filters, latent_dim, heads, dense_units, activation),
+            conv_decoder(latent_dim, conv_filters, image_shape, dense_units, activation))

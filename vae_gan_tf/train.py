@@ -1,0 +1,94 @@
+"""python -m vae_gan_tf.train: train a model from a YAML config into a run folder.
+
+With no arguments it trains the default conv VAE on ``mnist5k`` (bundled, offline) into
+``runs/vae_mnist5k``. TensorFlow is imported only after the arguments and the config are checked,
+so ``--help`` and config errors answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from vae_gan_tf.config import load_config
+from vae_gan_tf.errors import UserError, run_cli
+
+DEFAULT_RUN_NAME = "vae_mnist5k"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m vae_gan_tf.train",
+        description="Train a VAE / autoencoder from a YAML config; writes a run folder (see README).")
+    parser.add_argument("--config", metavar="FILE", help="YAML config (default: built-in conv VAE on mnist5k)")
+    parser.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+                        help="override one config key, e.g. --set model.latent_dim=32 (repeatable)")
+    parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/<config name>)")
+    parser.add_argument("--epochs", type=int, metavar="N", help="same as --set train.epochs=N")
+    parser.add_argument("--steps-per-epoch", type=int, metavar="N",
+                        help="cap on steps per epoch, for quick runs (train.steps_per_epoch)")
+    parser.add_argument("--seed", type=int, metavar="N", help="same as --set train.seed=N")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from its checkpoints and saved config.yaml")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
+                        help="Keras fit verbosity (default: progress bar)")
+    return parser
+
+
+def resolve_run(args) -> tuple:
+    """(config, run folder, resume?) from the arguments; UserErrors for every conflict."""
+    overrides = list(args.overrides)
+    for flag, key in (("epochs", "train.epochs"), ("steps_per_epoch", "train.steps_per_epoch"),
+                      ("seed", "train.seed")):
+        if getattr(args, flag) is not None:
+            overrides.append(f"{key}={getattr(args, flag)}")
+    if args.resume and args.overwrite:
+        raise UserError("--resume and --overwrite contradict each other; choose one")
+    if args.resume:
+        if not args.out:
+            raise UserError("--resume needs --out RUN_DIR naming the run to continue")
+        run_dir = Path(args.out)
+        if not (run_dir / "config.yaml").is_file():
+            raise UserError(f"{run_dir} is not a run folder (no config.yaml); give the --out of an earlier run")
+        if args.config:
+            raise UserError("--resume continues the run's own config.yaml; drop --config "
+                            "(change single keys with --set or --epochs)")
+        return load_config(run_dir / "config.yaml", overrides), run_dir, True
+    config = load_config(args.config, overrides)
+    name = Path(args.config).stem if args.config else DEFAULT_RUN_NAME
+    run_dir = Path(args.out) if args.out else Path("runs") / name
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        if not args.overwrite:
+            raise UserError(f"run folder {run_dir} already exists; continue it with --resume --out {run_dir}, "
+                            "pick another --out, or replace it with --overwrite")
+        if not (run_dir / "config.yaml").is_file():
+            raise UserError(f"{run_dir} is not a run folder (no config.yaml); refusing to delete it "
+                            "with --overwrite; pick another --out")
+        shutil.rmtree(run_dir)
+    return config, run_dir, False
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    config, run_dir, resume = resolve_run(args)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from vae_gan_tf.training import TrainingFailed, train_run
+
+    verbose = "auto" if args.verbose is None else args.verbose
+    try:
+        metrics = train_run(config, run_dir, resume=resume, verbose=verbose)
+    except TrainingFailed as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    final = ", ".join(f"{k}={v:.4g}" for k, v in metrics["final"].items())
+    print(f"run folder: {run_dir}  ({metrics['epochs_completed']} epochs; {final})")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

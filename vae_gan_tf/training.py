@@ -1,0 +1,129 @@
+"""One training run: config -> data -> model -> fit -> run folder.
+
+The run folder is the contract with everything after training (sample, evaluate, compare)::
+
+    RUN/
+      config.yaml            the resolved config (what --resume continues)
+      checkpoints/           keras.callbacks.BackupAndRestore: latest.weights.h5 + training_metadata.json
+      history.csv            one row per epoch (keras.callbacks.CSVLogger)
+      logs/                  TensorBoard (train/, validation/)
+      samples/epoch_NNN.png  decoded fixed prior noise after each epoch (models with a prior)
+      model.keras            the trained model, optimizer state included
+      saved_model/           SavedModel for inference without this package (export.py)
+      reconstructions.png    held-out images above their reconstructions
+      curves.png             loss curves by epoch
+      metrics.json           final metrics, timing, parameter count
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from vae_gan_tf.callbacks import EpochTimer, NonFiniteLossError, SampleGrid, StopOnNonFinite
+from vae_gan_tf.config import Config, dump_config
+from vae_gan_tf.data.pipeline import make_datasets
+from vae_gan_tf.errors import UserError
+from vae_gan_tf.export import export_saved_model
+from vae_gan_tf.models.registry import build_model
+from vae_gan_tf.models.vae import VAE
+from vae_gan_tf.plotting import read_history, save_curves, save_reconstructions
+
+CHECKPOINT_WEIGHTS = "latest.weights.h5"
+CHECKPOINT_METADATA = "training_metadata.json"
+
+
+class TrainingFailed(RuntimeError):
+    """Training stopped on its own (non-finite loss); the message names the epoch and checkpoint."""
+
+
+def pixel_range(config: Config) -> tuple[float, float]:
+    return (0.0, 1.0) if config.data.scale == "unit" else (-1.0, 1.0)
+
+
+def check_checkpoint(model, checkpoint_dir: Path) -> int:
+    """Epochs recorded in a BackupAndRestore folder (0 if none); a UserError if it cannot be restored.
+
+    Loading here, before ``fit``, lets a foreign or corrupt checkpoint fail with one line while the
+    folder is left as it was (BackupAndRestore would raise from deep inside ``fit``).
+    """
+    weights, metadata = checkpoint_dir / CHECKPOINT_WEIGHTS, checkpoint_dir / CHECKPOINT_METADATA
+    if not weights.exists() and not metadata.exists():
+        return 0
+    fix = "it was left untouched; start a new run with another --out, or replace this one with --overwrite"
+    try:
+        epoch = json.loads(metadata.read_text())["epoch"]
+        if not isinstance(epoch, int) or epoch < 0:
+            raise ValueError("epoch is not a non-negative integer")
+        model.load_weights(weights)
+    except Exception as err:  # h5py, JSON and shape errors all mean "cannot restore"
+        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+        raise UserError(f"checkpoint {checkpoint_dir} cannot be restored into this model ({reason}); {fix}") from None
+    return epoch
+
+
+def train_run(config: Config, run_dir: Path, resume: bool = False, verbose="auto") -> dict:
+    """Train ``config`` into ``run_dir`` (resuming from its checkpoints when ``resume``); return metrics."""
+    run_dir = Path(run_dir)
+    keras.utils.set_random_seed(config.train.seed)
+    data = make_datasets(config)
+    model = build_model(config, data.image_shape)
+    model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate))
+    # Build the optimizer now: reload and BackupAndRestore keep Adam's state only for a built one.
+    model.optimizer.build(model.trainable_variables)
+
+    checkpoint_dir = run_dir / "checkpoints"
+    epochs_done = check_checkpoint(model, checkpoint_dir) if resume else 0
+    if epochs_done >= config.train.epochs and (run_dir / "model.keras").exists():
+        raise UserError(f"run {run_dir} has finished all {epochs_done} epochs; raise the count to continue, "
+                        f"e.g. --resume --epochs {epochs_done + 10}")
+    dump_config(config, run_dir / "config.yaml")  # after the checks: a refused resume changes nothing
+    timer = EpochTimer()
+    callbacks = [
+        StopOnNonFinite(checkpoint_dir),  # first: it must act before BackupAndRestore saves
+        keras.callbacks.BackupAndRestore(
+            str(checkpoint_dir), save_freq=config.train.checkpoint_every_steps or "epoch",
+            delete_checkpoint=False),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
+        keras.callbacks.TensorBoard(str(run_dir / "logs")),
+        timer,
+    ]
+    if isinstance(model, VAE):
+        z = np.random.default_rng(config.train.seed).standard_normal(
+            (config.train.sample_count, model.latent_dim)).astype(np.float32)
+        callbacks.append(SampleGrid(run_dir / "samples", z, pixel_range(config)))
+    try:
+        model.fit(data.train, epochs=config.train.epochs, steps_per_epoch=data.steps_per_epoch,
+                  validation_data=data.validation, callbacks=callbacks, verbose=verbose, shuffle=False)
+    except NonFiniteLossError as err:
+        raise TrainingFailed(str(err)) from None
+    return finish_run(model, data, config, run_dir, timer)
+
+
+def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer) -> dict:
+    """Write model.keras, saved_model/, reconstructions.png, curves.png and metrics.json."""
+    model.save(run_dir / "model.keras")
+    export_saved_model(model, run_dir / "saved_model", pixel_range(config))
+    held_out = data.validation_images if data.validation_images is not None else data.train_images
+    originals = held_out[:32]
+    code = model.encode(originals)
+    reconstructions = keras.ops.convert_to_numpy(model.decode(code[0] if isinstance(code, (list, tuple)) else code))
+    save_reconstructions(originals, reconstructions, run_dir / "reconstructions.png", pixel_range(config))
+    history = read_history(run_dir / "history.csv")
+    save_curves(history, run_dir / "curves.png")
+    images_per_epoch = data.steps_per_epoch * config.train.batch_size
+    timed = timer.seconds[1:] or timer.seconds  # the first epoch includes tracing
+    metrics = {
+        "model": config.model.name,
+        "data": config.data.source,
+        "epochs_completed": len(history.get("epoch", [])),
+        "final": {k: v[-1] for k, v in history.items() if k != "epoch"},
+        "parameters": int(model.count_params()),
+        "train_seconds_this_session": round(sum(timer.seconds), 2),
+        "train_images_per_s": round(images_per_epoch * len(timed) / sum(timed), 1) if timed else None,
+    }
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    return metrics
