@@ -270,7 +270,7 @@ def _build_section(section: str, cls: type, values: dict):
 
 
 def _unknown(what: str, got, valid: list[str], section: str | None = None) -> str:
-    close = difflib.get_close_matches(str(got), valid, n=1)
+    close = difflib.get_close_matches(str(got), valid, n=1, cutoff=0.5)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     where = f"{section}.{got}" if section else str(got)
     return f"unknown {what} {where!r}{hint} (valid: {', '.join(valid)})"
@@ -287,7 +287,7 @@ def _coerce(key: str, value, hint):
         return _coerce(key, value, inner[0])
     if origin is Literal:
         if value not in args:
-            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise UserError(f"{key} must be one of {', '.join(map(str, args))}, got {value!r}{hint}")
         return value
@@ -304,6 +304,11 @@ def _coerce(key: str, value, hint):
             raise UserError(f"{key} must be an integer, got {value!r}")
         return value
     if hint is float:
+        if isinstance(value, str):  # PyYAML (YAML 1.1) reads 3e-4 as a string; accept it as a number
+            try:
+                value = float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UserError(f"{key} must be a number, got {value!r}")
         return float(value)

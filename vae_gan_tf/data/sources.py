@@ -81,6 +81,8 @@ def _to_unit_nhwc(images: np.ndarray, what: str) -> np.ndarray:
     if images.dtype == np.uint8:
         return images.astype(np.float32) / 255.0
     images = images.astype(np.float32)
+    if not np.isfinite(images).all():
+        raise UserError(f"{what}: images contain NaN or infinite values")
     low, high = float(images.min()), float(images.max())
     if low < 0 or high > 255:
         raise UserError(f"{what}: pixel values span [{low}, {high}]; expected uint8 0..255 or floats in [0, 1]")

@@ -1,0 +1,41 @@
+"""Shared fixtures: tiny configs on bundled data, and one tiny trained run for the tests that read it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A conv VAE on scikit-learn's 8x8 digits: small enough that a CLI run takes seconds.
+TINY_OVERRIDES = [
+    "data.source=digits", "model.conv_filters=[8, 16]", "model.latent_dim=4",
+    "train.batch_size=32", "train.sample_count=16",
+]
+
+
+def run_module(module: str, *args: str, cwd=None, timeout=300, env=None) -> subprocess.CompletedProcess:
+    """``python -m module args`` in a subprocess, capturing text output."""
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd or ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=full_env)
+
+
+def set_args(overrides):
+    return [item for o in overrides for item in ("--set", o)]
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """One finished tiny training run (CLI, 2 epochs of 4 steps), shared by read-only tests."""
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    result = run_module("vae_gan_tf.train", "--out", str(run_dir), "--epochs", "2", "--steps-per-epoch", "4",
+                        "--verbose", "2", *set_args(TINY_OVERRIDES))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir
