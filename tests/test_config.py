@@ -102,3 +102,15 @@ def test_every_shipped_config_is_valid():
     assert configs
     for path in configs:
         load_config(path)
+
+
+def test_readme_documents_every_config_key():
+    import dataclasses
+    from pathlib import Path
+
+    from vae_gan_tf.config import MODEL_CONFIGS, SECTIONS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    classes = [*SECTIONS.values(), *MODEL_CONFIGS.values()]
+    missing = sorted({f.name for cls in classes for f in dataclasses.fields(cls) if f"| `{f.name}` |" not in readme})
+    assert not missing, f"README config reference lacks: {missing}"
