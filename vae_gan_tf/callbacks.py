@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from vae_gan_tf.plotting import save_image_grid
+from vae_gan_tf.metrics.modes import mode_coverage
+from vae_gan_tf.plotting import save_image_grid, save_scatter
 
 
 class NonFiniteLossError(RuntimeError):
@@ -48,8 +50,65 @@ class StopOnNonFinite(keras.callbacks.Callback):
                 "Lower train.learning_rate or check the data, then run again with --resume or --overwrite")
 
 
+class RunLog:
+    """``RUN/train.log``: timestamped lines about the run (warnings included), kept across resumes."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.warnings: list[str] = []
+
+    def write(self, message: str) -> None:
+        with open(self.path, "a") as fh:
+            fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        self.write(f"WARNING {message}")
+        print(f"warning: {message}", file=sys.stderr)
+
+
+class DiscriminatorCollapseWarning(keras.callbacks.Callback):
+    """Warn when D classified every real and every generated example correctly for a whole epoch.
+
+    ``d_accuracy`` is the epoch mean of per-batch accuracies, so it is 1.0 only when every batch was.
+    Such a D gives the generator vanishing (minimax) or uninformative gradients: a sign of collapse.
+    """
+
+    def __init__(self, run_log: RunLog):
+        super().__init__()
+        self.run_log = run_log
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (logs or {}).get("d_accuracy", 0.0) >= 1.0:
+            self.run_log.warn(
+                f"epoch {epoch + 1}: the discriminator was 100% accurate on every batch; the generator may "
+                "have collapsed or fallen behind (try a lower model.d_learning_rate, the nonsaturating loss, "
+                "or model.name=wgan)")
+
+
+class ModeCoverage(keras.callbacks.Callback):
+    """For 2-D mixtures: after every epoch, scatter samples over the true modes into
+    ``samples/epoch_NNN.png`` and add ``modes_captured`` and ``high_quality_fraction`` to the epoch
+    logs (so history.csv has them). Place it before CSVLogger."""
+
+    def __init__(self, folder: Path, z: np.ndarray, means: np.ndarray, std: float):
+        super().__init__()
+        self.folder = Path(folder)
+        self.z, self.means, self.std = z, means, std
+
+    def on_epoch_end(self, epoch, logs=None):
+        samples = keras.ops.convert_to_numpy(self.model.generate(self.z))
+        captured, high_quality = mode_coverage(samples, self.means, self.std)
+        if logs is not None:
+            logs["modes_captured"] = float(captured)
+            logs["high_quality_fraction"] = high_quality
+        save_scatter(samples, self.folder / f"epoch_{epoch + 1:03d}.png", self.means,
+                     title=f"epoch {epoch + 1}: {captured}/{len(self.means)} modes, "
+                           f"{100 * high_quality:.1f}% high quality")
+
+
 class SampleGrid(keras.callbacks.Callback):
-    """Decode one fixed batch of prior noise after every epoch into ``samples/epoch_NNN.png``."""
+    """Generate from one fixed batch of prior noise after every epoch into ``samples/epoch_NNN.png``."""
 
     def __init__(self, folder: Path, z: np.ndarray, pixel_range=(0.0, 1.0)):
         super().__init__()
@@ -58,7 +117,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.pixel_range = pixel_range
 
     def on_epoch_end(self, epoch, logs=None):
-        images = keras.ops.convert_to_numpy(self.model.decode(self.z))
+        images = keras.ops.convert_to_numpy(self.model.generate(self.z))
         save_image_grid(images, self.folder / f"epoch_{epoch + 1:03d}.png", self.pixel_range,
                         title=f"samples from the prior, epoch {epoch + 1}")
 

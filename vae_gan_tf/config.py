@@ -29,6 +29,8 @@ NATIVE_SHAPES = {
     "cifar10": (32, 32, 3),
     "digits": (8, 8, 1),
 }
+# Point sources for mode-collapse studies (data/toy2d.py): samples are 2-D points, not images.
+TOY_SOURCES = ("ring8", "grid25")
 PATH_SOURCES = ("idx:", "npz:", "folder:")
 
 
@@ -77,6 +79,54 @@ class AutoencoderConfig(EncoderDecoderConfig):
 
 
 @dataclass
+class AdversarialConfig:
+    """Fields shared by the GAN family: networks, per-player optimizers (TTUR, Heusel et al. 2017)."""
+
+    architecture: Literal["mlp", "dcgan"] = "mlp"
+    latent_dim: int = 64
+    generator_units: list[int] = field(default_factory=lambda: [256, 256])  # doc 003 §4.2: z-h-h-x
+    discriminator_units: list[int] = field(default_factory=lambda: [256, 256])
+    generator_filters: list[int] = field(default_factory=lambda: [128, 64])  # DCGAN: one 2x upsampling each
+    discriminator_filters: list[int] = field(default_factory=lambda: [64, 128])  # one stride-2 conv each
+    output_activation: Literal["tanh", "linear"] = "tanh"  # tanh for images in [-1, 1], linear for points
+    d_steps: int = 1  # discriminator updates per generator update, each on its own real batch
+    optimizer: Literal["adam", "rmsprop"] = "adam"
+    d_learning_rate: float = 2e-4
+    g_learning_rate: float = 2e-4
+    d_beta_1: float = 0.5  # Radford et al. 2016
+    d_beta_2: float = 0.999
+    g_beta_1: float = 0.5
+    g_beta_2: float = 0.999
+    ema_decay: Optional[float] = None  # exponential moving average of G's weights for sampling/export
+
+
+@dataclass
+class GANConfig(AdversarialConfig):
+    """GAN (Goodfellow et al. 2014) with the saturating minimax or the non-saturating generator loss."""
+
+    name: str = "gan"
+    loss: Literal["nonsaturating", "minimax", "least_squares", "hinge"] = "nonsaturating"
+    label_smoothing: float = 0.0  # one-sided: real targets 1 - s (Salimans et al. 2016)
+
+
+@dataclass
+class WGANConfig(AdversarialConfig):
+    """Wasserstein GAN: weight clipping (Arjovsky et al. 2017) or gradient penalty (Gulrajani et al. 2017)."""
+
+    name: str = "wgan"
+    constraint: Literal["gradient_penalty", "weight_clipping"] = "gradient_penalty"
+    gp_weight: float = 10.0
+    clip_value: float = 0.01
+    d_steps: int = 5
+    d_learning_rate: float = 1e-4
+    g_learning_rate: float = 1e-4
+    d_beta_1: float = 0.0  # Gulrajani et al. 2017, Algorithm 1
+    d_beta_2: float = 0.9
+    g_beta_1: float = 0.0
+    g_beta_2: float = 0.9
+
+
+@dataclass
 class TrainConfig:
     """How ``fit`` runs (``vae_gan_tf.train``)."""
 
@@ -94,7 +144,11 @@ class TrainConfig:
 MODEL_CONFIGS: dict[str, type] = {
     "vae": VAEConfig,
     "autoencoder": AutoencoderConfig,
+    "gan": GANConfig,
+    "wgan": WGANConfig,
 }
+# Keys of the adversarial configs that configure the optimizers, not the model's constructor.
+OPTIMIZER_KEYS = ("optimizer", "d_learning_rate", "g_learning_rate", "d_beta_1", "d_beta_2", "g_beta_1", "g_beta_2")
 
 
 @dataclass
@@ -174,8 +228,16 @@ def build_config(raw: dict) -> Config:
     native = NATIVE_SHAPES.get(data.source)
     if native is not None:
         check_image_shape(config, native)
+    elif data.source in TOY_SOURCES:
+        if getattr(model, "architecture", None) != "mlp":
+            raise UserError(f"data.source {data.source} gives 2-D points: set model.architecture=mlp")
+        if getattr(model, "output_activation", "linear") != "linear":
+            raise UserError(f"data.source {data.source} gives unbounded points: set model.output_activation=linear")
+        if getattr(model, "likelihood", None) == "bernoulli":
+            raise UserError(f"data.source {data.source} gives real-valued points: set model.likelihood=gaussian")
     elif not data.source.startswith(PATH_SOURCES):
-        raise UserError(_unknown("data.source", data.source, sorted(NATIVE_SHAPES) + ["idx:DIR", "npz:FILE", "folder:DIR"]))
+        raise UserError(_unknown("data.source", data.source,
+                                 sorted(NATIVE_SHAPES) + list(TOY_SOURCES) + ["idx:DIR", "npz:FILE", "folder:DIR"]))
     return config
 
 
@@ -202,6 +264,8 @@ def check_values(config: Config) -> None:
         "model.latent_dim": m.latent_dim,
         "data.shuffle_buffer": d.shuffle_buffer,
     }
+    if isinstance(m, AdversarialConfig):
+        positive["model.d_steps"] = m.d_steps
     for key, value in positive.items():
         if value < 1:
             raise UserError(f"{key} must be at least 1, got {value}")
@@ -216,14 +280,10 @@ def check_values(config: Config) -> None:
         raise UserError(f"data.validation_split must be in [0, 1), got {d.validation_split}")
     if d.channels not in (None, 1, 3):
         raise UserError(f"data.channels must be 1, 3 or null, got {d.channels}")
-    if any(u < 1 for u in m.hidden_units) or any(f < 1 for f in m.conv_filters):
-        raise UserError("model.hidden_units and model.conv_filters must hold positive integers")
-    if m.architecture == "mlp" and not m.hidden_units:
-        raise UserError("model.hidden_units must not be empty for architecture mlp")
-    if m.architecture == "conv" and not m.conv_filters:
-        raise UserError("model.conv_filters must not be empty for architecture conv")
-    if m.dense_units < 0:
-        raise UserError(f"model.dense_units must be 0 (none) or positive, got {m.dense_units}")
+    if isinstance(m, EncoderDecoderConfig):
+        _check_encoder_decoder(m)
+    else:
+        _check_adversarial(config)
     if isinstance(m, VAEConfig):
         if m.beta < 0:
             raise UserError(f"model.beta must be non-negative, got {m.beta}")
@@ -237,6 +297,46 @@ def check_values(config: Config) -> None:
         raise UserError("data.binarize needs data.scale=unit (binarization draws 0/1 pixels)")
 
 
+def _check_encoder_decoder(m: EncoderDecoderConfig) -> None:
+    if any(u < 1 for u in m.hidden_units) or any(f < 1 for f in m.conv_filters):
+        raise UserError("model.hidden_units and model.conv_filters must hold positive integers")
+    if m.architecture == "mlp" and not m.hidden_units:
+        raise UserError("model.hidden_units must not be empty for architecture mlp")
+    if m.architecture == "conv" and not m.conv_filters:
+        raise UserError("model.conv_filters must not be empty for architecture conv")
+    if m.dense_units < 0:
+        raise UserError(f"model.dense_units must be 0 (none) or positive, got {m.dense_units}")
+
+
+def _check_adversarial(config: Config) -> None:
+    m = config.model
+    for key in ("generator_units", "discriminator_units", "generator_filters", "discriminator_filters"):
+        values = getattr(m, key)
+        if not values or any(v < 1 for v in values):
+            raise UserError(f"model.{key} must be a non-empty list of positive integers, got {values}")
+    for key in ("d_learning_rate", "g_learning_rate"):
+        if not getattr(m, key) > 0:
+            raise UserError(f"model.{key} must be positive, got {getattr(m, key)}")
+    for key in ("d_beta_1", "d_beta_2", "g_beta_1", "g_beta_2"):
+        if not 0 <= getattr(m, key) < 1:
+            raise UserError(f"model.{key} must be in [0, 1), got {getattr(m, key)}")
+    if m.ema_decay is not None and not 0 < m.ema_decay < 1:
+        raise UserError(f"model.ema_decay must be in (0, 1) or null, got {m.ema_decay}")
+    if isinstance(m, GANConfig) and not 0 <= m.label_smoothing < 1:
+        raise UserError(f"model.label_smoothing must be in [0, 1), got {m.label_smoothing}")
+    if isinstance(m, WGANConfig) and (m.gp_weight < 0 or not m.clip_value > 0):
+        raise UserError("model.gp_weight must be non-negative and model.clip_value positive")
+    if (m.output_activation == "tanh" and config.data.source not in TOY_SOURCES
+            and config.data.scale != "symmetric"):
+        raise UserError("a tanh generator makes images in [-1, 1]: set data.scale=symmetric")
+
+
+def images_per_step(config: Config) -> int:
+    """Real images one train step consumes: the batch, times d_steps for the GAN family
+    (each discriminator update sees its own real batch, as in Gulrajani et al. 2017, Algorithm 1)."""
+    return config.train.batch_size * getattr(config.model, "d_steps", 1)
+
+
 def check_image_shape(config: Config, native_shape: tuple[int, int, int]) -> tuple[int, int, int]:
     """The (H, W, C) the model will see; a UserError when the conv strides cannot fit it."""
     h, w, c = native_shape
@@ -245,13 +345,14 @@ def check_image_shape(config: Config, native_shape: tuple[int, int, int]) -> tup
     if config.data.channels is not None:
         c = config.data.channels
     m = config.model
-    if getattr(m, "architecture", None) == "conv":
-        factor = 2 ** len(m.conv_filters)
+    strided = {"conv": ["conv_filters"], "dcgan": ["generator_filters", "discriminator_filters"]}
+    for key in strided.get(getattr(m, "architecture", None), []):
+        filters = getattr(m, key)
+        factor = 2 ** len(filters)
         if h % factor or w % factor:
             raise UserError(
-                f"image size {h}x{w} is not divisible by {factor} (one stride-2 conv per entry of "
-                f"model.conv_filters={m.conv_filters}); set data.image_size to a multiple of {factor} "
-                f"or use fewer conv_filters"
+                f"image size {h}x{w} is not divisible by {factor} (one stride-2 layer per entry of "
+                f"model.{key}={filters}); set data.image_size to a multiple of {factor} or use fewer entries"
             )
     return h, w, c
 

@@ -1,4 +1,5 @@
-"""SavedModel export with named endpoints per family, loadable by ``tf.saved_model.load`` alone.
+"""SavedModel export with named endpoints per family (VAE: encode, decode, sample, reconstruct, generate;
+autoencoder: encode, decode, reconstruct; GAN/WGAN: sample, generate, discriminate), loadable by ``tf.saved_model.load`` alone.
 
 Uses ``keras.export.ExportArchive`` (KERAS3_FACTS.md, export): every endpoint has a ``None`` batch
 dimension. A small ``assets/vae_gan_tf.json`` records the family, shapes and pixel range so that
@@ -14,6 +15,7 @@ import keras
 import tensorflow as tf
 
 from vae_gan_tf.models.autoencoder import Autoencoder
+from vae_gan_tf.models.gan import GAN
 from vae_gan_tf.models.vae import VAE
 
 INFO_FILE = "assets/vae_gan_tf.json"
@@ -37,12 +39,31 @@ def encoder_decoder_endpoints(model: Autoencoder) -> dict:
     endpoints = {"encode": (encode, [x_spec]), "decode": (decode, [z_spec]),
                  "reconstruct": (reconstruct, [x_spec])}
     if isinstance(model, VAE):
-        def generate(n):
-            return model.decode(tf.random.normal(tf.stack([n, model.latent_dim])))
-
-        endpoints["sample"] = (decode, [z_spec])
-        endpoints["generate"] = (generate, [tf.TensorSpec((), tf.int32, name="n")])
+        endpoints.update(prior_endpoints(model))
     return endpoints
+
+
+def prior_endpoints(model) -> dict:
+    """sample(z) -> x and generate(n) -> x with z ~ N(0, I) drawn inside, for models with a prior."""
+    z_spec = tf.TensorSpec((None, model.latent_dim), tf.float32, name="z")
+
+    def sample(z):
+        return model.generate(z)
+
+    def generate(n):
+        return model.generate(tf.random.normal(tf.stack([n, model.latent_dim])))
+
+    return {"sample": (sample, [z_spec]), "generate": (generate, [tf.TensorSpec((), tf.int32, name="n")])}
+
+
+def adversarial_endpoints(model: GAN) -> dict:
+    """sample, generate (from the moving-average generator when there is one) and discriminate(x) -> logits."""
+    x_spec = tf.TensorSpec((None, *model.image_shape), tf.float32, name="x")
+
+    def discriminate(x):
+        return model.discriminator(x, training=False)
+
+    return {**prior_endpoints(model), "discriminate": (discriminate, [x_spec])}
 
 
 def export_saved_model(model, path, pixel_range=(0.0, 1.0)) -> Path:
@@ -50,7 +71,7 @@ def export_saved_model(model, path, pixel_range=(0.0, 1.0)) -> Path:
     path = Path(path)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    endpoints = encoder_decoder_endpoints(model)
+    endpoints = adversarial_endpoints(model) if isinstance(model, GAN) else encoder_decoder_endpoints(model)
     for name, (fn, specs) in endpoints.items():
         archive.add_endpoint(name, fn, input_signature=specs)
     archive.write_out(str(path), verbose=False)

@@ -87,3 +87,83 @@ def importance_weighted_bound(log_weights: tf.Tensor) -> tf.Tensor:
     """
     k = tf.cast(tf.shape(log_weights)[0], log_weights.dtype)
     return tf.reduce_logsumexp(log_weights, axis=0) - tf.math.log(k)
+
+
+# ---------------------------------------------------------------- adversarial objectives
+# D(x) = σ(l(x)) for the logit l of the discriminator; log D = −softplus(−l), log(1 − D) = −softplus(l),
+# so no probability is ever formed and no log of 0 is taken.
+
+
+def minimax_discriminator_loss(real_logits: tf.Tensor, fake_logits: tf.Tensor,
+                               label_smoothing: float = 0.0) -> tf.Tensor:
+    """−V(D, G) = −E_x[log D(x)] − E_z[log(1 − D(G(z)))] (Goodfellow et al. 2014, eq. 1), batch mean.
+
+    D *maximises* V, so it minimises this. One-sided label smoothing s (Salimans et al. 2016, §3.4)
+    replaces the real target 1 by 1 − s: −E_x[(1 − s)·log D(x) + s·log(1 − D(x))].
+    """
+    real_term = (1.0 - label_smoothing) * tf.nn.softplus(-real_logits) + label_smoothing * tf.nn.softplus(real_logits)
+    return tf.reduce_mean(real_term) + tf.reduce_mean(tf.nn.softplus(fake_logits))
+
+
+def minimax_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """E_z[log(1 − D(G(z)))], the generator's side of V(D, G), which G *minimises* (batch mean).
+
+    This is the objective of the documents' V(D, G); its gradient vanishes when D rejects the fakes
+    confidently (Goodfellow et al. 2014, §3), hence the non-saturating loss below.
+    """
+    return -tf.reduce_mean(tf.nn.softplus(fake_logits))
+
+
+def nonsaturating_generator_loss(fake_logits: tf.Tensor) -> tf.Tensor:
+    """−E_z[log D(G(z))] (Goodfellow et al. 2014, §3): same fixed point, strong gradients early (batch mean)."""
+    return tf.reduce_mean(tf.nn.softplus(-fake_logits))
+
+
+def least_squares_discriminator_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:
+    """½E_x[(D(x) − 1)²] + ½E_z[D(G(z))²] on raw scores (LSGAN, Mao et al. 2017, eq. 2 with a=0, b=c=1)."""
+    return 0.5 * tf.reduce_mean(tf.square(real_scores - 1.0)) + 0.5 * tf.reduce_mean(tf.square(fake_scores))
+
+
+def least_squares_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
+    """½E_z[(D(G(z)) − 1)²] (LSGAN, Mao et al. 2017, eq. 2)."""
+    return 0.5 * tf.reduce_mean(tf.square(fake_scores - 1.0))
+
+
+def hinge_discriminator_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:
+    """E_x[max(0, 1 − D(x))] + E_z[max(0, 1 + D(G(z)))] (Lim & Ye 2017; Miyato et al. 2018, eq. 16)."""
+    return tf.reduce_mean(tf.nn.relu(1.0 - real_scores)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_scores))
+
+
+def hinge_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
+    """−E_z[D(G(z))] (Miyato et al. 2018, eq. 17)."""
+    return -tf.reduce_mean(fake_scores)
+
+
+def wasserstein_critic_loss(real_scores: tf.Tensor, fake_scores: tf.Tensor) -> tf.Tensor:
+    """E_z[f(G(z))] − E_x[f(x)]: the critic f maximises E_x[f(x)] − E_z[f(G(z))], the Kantorovich-Rubinstein
+    estimate of W1(p_data, p_g) over 1-Lipschitz f (Arjovsky et al. 2017, eq. 3), so it minimises this."""
+    return tf.reduce_mean(fake_scores) - tf.reduce_mean(real_scores)
+
+
+def wasserstein_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
+    """−E_z[f(G(z))] (Arjovsky et al. 2017, Algorithm 1)."""
+    return -tf.reduce_mean(fake_scores)
+
+
+def gradient_penalty(critic, real: tf.Tensor, fake: tf.Tensor, epsilon: tf.Tensor | None = None) -> tf.Tensor:
+    """E_x̂[(‖∇_x̂ f(x̂)‖₂ − 1)²] at x̂ = ε·x + (1 − ε)·x̃, ε ~ U[0, 1] per example (Gulrajani et al. 2017, eq. 3).
+
+    ``critic`` is called in training mode; the caller multiplies by λ (10 in the paper). ``epsilon`` of
+    shape (batch, 1, ..., 1) may be passed for reproducible or per-replica noise. A tiny constant under
+    the square root keeps the gradient of the norm finite where the critic's gradient is zero.
+    """
+    if epsilon is None:
+        shape = tf.concat([tf.shape(real)[:1], tf.ones([tf.rank(real) - 1], tf.int32)], 0)
+        epsilon = tf.random.uniform(shape, dtype=real.dtype)
+    interpolates = epsilon * real + (1.0 - epsilon) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(interpolates)
+        scores = critic(interpolates, training=True)
+    gradients = tape.gradient(scores, interpolates)
+    norms = tf.sqrt(_sum_non_batch(tf.square(gradients)) + 1e-12)
+    return tf.reduce_mean(tf.square(norms - 1.0))

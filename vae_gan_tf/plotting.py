@@ -49,6 +49,26 @@ def save_image_grid(images, path, pixel_range=(0.0, 1.0), ncols=None, title=None
     plt.close(fig)
 
 
+def save_scatter(points, path, means=None, title=None) -> None:
+    """2-D samples as a scatter, with the true modes (if given) as red crosses."""
+    points = np.asarray(points)
+    fig, ax = plt.subplots(figsize=(4.8, 4.8))
+    ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, color="tab:blue", label="samples")
+    if means is not None:
+        ax.scatter(means[:, 0], means[:, 1], s=40, marker="x", color="tab:red", label="modes")
+        span = np.abs(means).max() * 1.5 + 0.5
+        ax.set_xlim(-span, span)
+        ax.set_ylim(-span, span)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def save_reconstructions(originals, reconstructions, path, pixel_range=(0.0, 1.0)) -> None:
     """Rows of originals above their reconstructions (pairs of rows), up to 16 per row."""
     n = len(originals)
@@ -62,7 +82,8 @@ def save_reconstructions(originals, reconstructions, path, pixel_range=(0.0, 1.0
 
 
 def read_history(csv_path) -> dict[str, list[float]]:
-    """history.csv (Keras CSVLogger) as column -> values; a resumed epoch's later row wins."""
+    """history.csv (Keras CSVLogger) as column -> values; a resumed epoch's later row wins, and columns
+    with no value at all are left out."""
     with open(csv_path, newline="") as fh:
         rows = list({row.get("epoch"): row for row in csv.DictReader(fh)}.values())
     columns: dict[str, list[float]] = {}
@@ -72,7 +93,8 @@ def read_history(csv_path) -> dict[str, list[float]]:
                 columns.setdefault(key, []).append(float(value))
             except (TypeError, ValueError):
                 columns.setdefault(key, []).append(float("nan"))
-    return columns
+    # CSVLogger adds val_ columns filled with "NA" when there is no validation data: drop them.
+    return {k: v for k, v in columns.items() if not all(math.isnan(x) for x in v)}
 
 
 def save_curves(history: dict[str, list[float]], path) -> None:

@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from vae_gan_tf.plotting import save_image_grid
+    from vae_gan_tf.plotting import save_image_grid, save_scatter
 
     loaded = tf.saved_model.load(str(saved_model))
     if not hasattr(loaded, "sample"):
@@ -75,7 +75,10 @@ def main(argv=None) -> int:
         z = rng.standard_normal((args.n, latent_dim))
         ncols = None
     images = loaded.sample(tf.constant(z, tf.float32)).numpy()
-    save_image_grid(images, args.out, tuple(info.get("pixel_range", (0.0, 1.0))), ncols=ncols)
+    if images.ndim == 2:  # points (2-D toy data), not images
+        save_scatter(images, args.out, title=f"{args.n} samples")
+    else:
+        save_image_grid(images, args.out, tuple(info.get("pixel_range", (0.0, 1.0))), ncols=ncols)
     print(f"wrote {args.out} ({args.n} {'interpolation steps' if args.interpolate else 'samples'})")
     return 0
 

@@ -75,7 +75,6 @@ def resolve_run(args) -> tuple:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     config, run_dir, resume = resolve_run(args)
-    run_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from vae_gan_tf.training import TrainingFailed, train_run
 

@@ -7,12 +7,14 @@ The run folder is the contract with everything after training (sample, evaluate,
       checkpoints/           keras.callbacks.BackupAndRestore: latest.weights.h5 + training_metadata.json
       history.csv            one row per epoch (keras.callbacks.CSVLogger)
       logs/                  TensorBoard (train/, validation/)
-      samples/epoch_NNN.png  decoded fixed prior noise after each epoch (models with a prior)
+      samples/epoch_NNN.png  fixed prior noise through the generator/decoder after each epoch
+                             (2-D data: a scatter over the true modes, with mode coverage in history.csv)
+      train.log              start / resume / finish lines and warnings (e.g. discriminator collapse)
       model.keras            the trained model, optimizer state included
       saved_model/           SavedModel for inference without this package (export.py)
-      reconstructions.png    held-out images above their reconstructions
+      reconstructions.png    held-out images above their reconstructions (models with an encoder)
       curves.png             loss curves by epoch
-      metrics.json           final metrics, timing, parameter count
+      metrics.json           final metrics, timing, parameter count, warnings
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from vae_gan_tf.callbacks import EpochTimer, NonFiniteLossError, SampleGrid, StopOnNonFinite
-from vae_gan_tf.config import Config, dump_config
-from vae_gan_tf.data.pipeline import make_datasets
+from vae_gan_tf.callbacks import (DiscriminatorCollapseWarning, EpochTimer, ModeCoverage, NonFiniteLossError, RunLog,
+                                  SampleGrid, StopOnNonFinite)
+from vae_gan_tf.config import TOY_SOURCES, Config, dump_config, images_per_step
+from vae_gan_tf.data.pipeline import make_datasets, train_stream
+from vae_gan_tf.data.toy2d import mixture
 from vae_gan_tf.errors import UserError
 from vae_gan_tf.export import export_saved_model
-from vae_gan_tf.models.registry import build_model
-from vae_gan_tf.models.vae import VAE
+from vae_gan_tf.models.registry import build_model, compile_model
 from vae_gan_tf.plotting import read_history, save_curves, save_reconstructions
+
+MODE_SAMPLES = 2500  # samples per mode-coverage estimate, as in VEEGAN and PacGAN
 
 CHECKPOINT_WEIGHTS = "latest.weights.h5"
 CHECKPOINT_METADATA = "training_metadata.json"
@@ -65,25 +70,22 @@ def check_checkpoint(model, checkpoint_dir: Path) -> int:
     return epoch
 
 
-def train_run(config: Config, run_dir: Path, resume: bool = False, verbose="auto") -> dict:
-    """Train ``config`` into ``run_dir`` (resuming from its checkpoints when ``resume``); return metrics."""
-    run_dir = Path(run_dir)
-    keras.utils.set_random_seed(config.train.seed)
-    data = make_datasets(config)
-    model = build_model(config, data.image_shape)
-    model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate))
-    # Build the optimizer now: reload and BackupAndRestore keep Adam's state only for a built one.
-    model.optimizer.build(model.trainable_variables)
-
+def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: EpochTimer, run_log: RunLog) -> list:
+    """The run folder's callbacks, in the order that matters (see each comment)."""
     checkpoint_dir = run_dir / "checkpoints"
-    epochs_done = check_checkpoint(model, checkpoint_dir) if resume else 0
-    if epochs_done >= config.train.epochs and (run_dir / "model.keras").exists():
-        raise UserError(f"run {run_dir} has finished all {epochs_done} epochs; raise the count to continue, "
-                        f"e.g. --resume --epochs {epochs_done + 10}")
-    dump_config(config, run_dir / "config.yaml")  # after the checks: a refused resume changes nothing
-    timer = EpochTimer()
-    callbacks = [
-        StopOnNonFinite(checkpoint_dir),  # first: it must act before BackupAndRestore saves
+    callbacks = [StopOnNonFinite(checkpoint_dir)]  # first: it must act before BackupAndRestore saves
+    if hasattr(model, "generate"):  # models with a prior: pictures of samples every epoch
+        rng = np.random.default_rng(config.train.seed)
+        if config.data.source in TOY_SOURCES:  # before CSVLogger: it adds mode metrics to the logs
+            means, std = mixture(config.data.source)
+            z = rng.standard_normal((MODE_SAMPLES, model.latent_dim)).astype(np.float32)
+            callbacks.append(ModeCoverage(run_dir / "samples", z, means, std))
+        else:
+            z = rng.standard_normal((config.train.sample_count, model.latent_dim)).astype(np.float32)
+            callbacks.append(SampleGrid(run_dir / "samples", z, pixel_range(config)))
+    if "d_accuracy" in getattr(model, "trackers", {}):
+        callbacks.append(DiscriminatorCollapseWarning(run_log))
+    callbacks += [
         keras.callbacks.BackupAndRestore(
             str(checkpoint_dir), save_freq=config.train.checkpoint_every_steps or "epoch",
             delete_checkpoint=False),
@@ -91,30 +93,53 @@ def train_run(config: Config, run_dir: Path, resume: bool = False, verbose="auto
         keras.callbacks.TensorBoard(str(run_dir / "logs")),
         timer,
     ]
-    if isinstance(model, VAE):
-        z = np.random.default_rng(config.train.seed).standard_normal(
-            (config.train.sample_count, model.latent_dim)).astype(np.float32)
-        callbacks.append(SampleGrid(run_dir / "samples", z, pixel_range(config)))
+    return callbacks
+
+
+def train_run(config: Config, run_dir: Path, resume: bool = False, verbose="auto") -> dict:
+    """Train ``config`` into ``run_dir`` (resuming from its checkpoints when ``resume``); return metrics."""
+    run_dir = Path(run_dir)
+    keras.utils.set_random_seed(config.train.seed)
+    data = make_datasets(config)
+    model = compile_model(build_model(config, data.image_shape), config)
+    epochs_done = check_checkpoint(model, run_dir / "checkpoints") if resume else 0
+    if epochs_done:  # continue the data stream where the interrupted run left it
+        data.train = train_stream(config, data.train_images, data.steps_per_epoch, start_epoch=epochs_done)
+    if epochs_done >= config.train.epochs and (run_dir / "model.keras").exists():
+        raise UserError(f"run {run_dir} has finished all {epochs_done} epochs; raise the count to continue, "
+                        f"e.g. --resume --epochs {epochs_done + 10}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    dump_config(config, run_dir / "config.yaml")  # after the checks: a refused resume changes nothing
+    run_log = RunLog(run_dir / "train.log")
+    run_log.write(f"{'resume after epoch ' + str(epochs_done) if resume else 'start'}: "
+                  f"{config.model.name} on {config.data.source}, {config.train.epochs} epochs")
+    timer = EpochTimer()
     try:
         model.fit(data.train, epochs=config.train.epochs, steps_per_epoch=data.steps_per_epoch,
-                  validation_data=data.validation, callbacks=callbacks, verbose=verbose, shuffle=False)
+                  validation_data=data.validation, verbose=verbose, shuffle=False,
+                  callbacks=make_callbacks(model, config, run_dir, resume, timer, run_log))
     except NonFiniteLossError as err:
+        run_log.write(f"STOPPED {err}")
         raise TrainingFailed(str(err)) from None
-    return finish_run(model, data, config, run_dir, timer)
+    metrics = finish_run(model, data, config, run_dir, timer, run_log)
+    run_log.write("finished")
+    return metrics
 
 
-def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer) -> dict:
-    """Write model.keras, saved_model/, reconstructions.png, curves.png and metrics.json."""
+def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, run_log: RunLog) -> dict:
+    """Write model.keras, saved_model/, reconstructions.png (encoders), curves.png and metrics.json."""
     model.save(run_dir / "model.keras")
     export_saved_model(model, run_dir / "saved_model", pixel_range(config))
-    held_out = data.validation_images if data.validation_images is not None else data.train_images
-    originals = held_out[:32]
-    code = model.encode(originals)
-    reconstructions = keras.ops.convert_to_numpy(model.decode(code[0] if isinstance(code, (list, tuple)) else code))
-    save_reconstructions(originals, reconstructions, run_dir / "reconstructions.png", pixel_range(config))
+    if hasattr(model, "encode"):
+        held_out = data.validation_images if data.validation_images is not None else data.train_images
+        originals = held_out[:32]
+        code = model.encode(originals)
+        reconstructions = keras.ops.convert_to_numpy(
+            model.decode(code[0] if isinstance(code, (list, tuple)) else code))
+        save_reconstructions(originals, reconstructions, run_dir / "reconstructions.png", pixel_range(config))
     history = read_history(run_dir / "history.csv")
     save_curves(history, run_dir / "curves.png")
-    images_per_epoch = data.steps_per_epoch * config.train.batch_size
+    images_per_epoch = data.steps_per_epoch * images_per_step(config)
     timed = timer.seconds[1:] or timer.seconds  # the first epoch includes tracing
     metrics = {
         "model": config.model.name,
@@ -124,6 +149,7 @@ def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer) ->
         "parameters": int(model.count_params()),
         "train_seconds_this_session": round(sum(timer.seconds), 2),
         "train_images_per_s": round(images_per_epoch * len(timed) / sum(timed), 1) if timed else None,
+        "warnings": run_log.warnings,
     }
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     return metrics

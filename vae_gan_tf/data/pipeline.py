@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from vae_gan_tf.config import Config, check_image_shape
+from vae_gan_tf.config import TOY_SOURCES, Config, check_image_shape, images_per_step
 from vae_gan_tf.data.sources import ImageArrays, load_source
 from vae_gan_tf.errors import UserError
 
@@ -27,7 +27,7 @@ class DataBundle:
 
     train: tf.data.Dataset  # batches of images, scaled
     validation: Optional[tf.data.Dataset]
-    image_shape: tuple[int, int, int]
+    image_shape: tuple  # (H, W, C) for images, (2,) for points
     train_images: np.ndarray  # scaled, for building the model and for pictures
     validation_images: Optional[np.ndarray]
     train_labels: Optional[np.ndarray]
@@ -36,8 +36,10 @@ class DataBundle:
 
 
 def prepare_images(arrays: ImageArrays, config: Config) -> np.ndarray:
-    """Resize / convert channels to the shape the model sees, still in [0, 1]."""
+    """Resize / convert channels to the shape the model sees, still in [0, 1]. Points pass unchanged."""
     images = arrays.images
+    if images.ndim == 2:
+        return images
     h, w, c = check_image_shape(config, images.shape[1:])
     if images.shape[-1] != c:
         if c == 3:
@@ -56,9 +58,11 @@ def scale_images(images: np.ndarray, scale: str) -> np.ndarray:
     return images if scale == "unit" else images * 2.0 - 1.0
 
 
-def binarize(images: tf.Tensor, seed: int) -> tf.Tensor:
-    """Dynamic binarization (Salakhutdinov & Murray 2008): x_b ~ Bernoulli(x), drawn anew each time."""
-    return tf.cast(tf.random.uniform(tf.shape(images), seed=seed) < images, images.dtype)
+def binarize(image: tf.Tensor, seed: int, index: tf.Tensor) -> tf.Tensor:
+    """Dynamic binarization (Salakhutdinov & Murray 2008): x_b ~ Bernoulli(x), drawn anew for every
+    element of the stream; the draw is a function of (seed, element index), so it survives a resume."""
+    noise = tf.random.stateless_uniform(tf.shape(image), seed=tf.stack([tf.cast(seed, tf.int64), index]))
+    return tf.cast(noise < image, image.dtype)
 
 
 def split_validation(n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -73,19 +77,32 @@ def split_validation(n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def batched(images: np.ndarray, batch_size: int, *, shuffle_buffer: int = 0, seed: int = 0,
-            dynamic_binarization: bool = False, repeat: bool = False) -> tf.data.Dataset:
+            dynamic_binarization: bool = False, repeat: bool = False, skip_batches: int = 0) -> tf.data.Dataset:
     """A dataset of full batches of ``images``; reshuffled every pass when ``shuffle_buffer``.
 
     ``repeat`` makes it endless, for ``fit(steps_per_epoch=...)`` where an epoch is a step count.
+    ``skip_batches`` starts the stream where a run that already took that many batches stands: the
+    shuffle order is a function of the seed and the pass, so a resumed run sees the batches the
+    uninterrupted run would have seen.
     """
     ds = tf.data.Dataset.from_tensor_slices(images).cache()
     if shuffle_buffer:
         ds = ds.shuffle(min(shuffle_buffer, len(images)), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
+    ds = ds.enumerate().skip(skip_batches * batch_size)
     if dynamic_binarization:
-        ds = ds.map(lambda x: binarize(x, seed), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda i, x: binarize(x, seed, i), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        ds = ds.map(lambda i, x: x)
     return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def train_stream(config: Config, train_images: np.ndarray, steps_per_epoch: int, start_epoch: int = 0):
+    """The endless, shuffled training batches, positioned after ``start_epoch`` epochs (for a resume)."""
+    return batched(train_images, images_per_step(config), shuffle_buffer=config.data.shuffle_buffer,
+                   seed=config.train.seed, dynamic_binarization=config.data.binarize, repeat=True,
+                   skip_batches=start_epoch * steps_per_epoch)
 
 
 def make_datasets(config: Config) -> DataBundle:
@@ -94,22 +111,24 @@ def make_datasets(config: Config) -> DataBundle:
     arrays = load_source(d.source, "train", d.image_size)
     images = prepare_images(arrays, config)
     train_idx, val_idx = split_validation(len(images), d.validation_split)
-    if len(train_idx) < t.batch_size:
-        raise UserError(f"data source {d.source!r} leaves {len(train_idx)} training images, fewer than "
-                        f"train.batch_size={t.batch_size}; lower train.batch_size or data.validation_split")
-    train_images = scale_images(images[train_idx], d.scale)
-    val_images = scale_images(images[val_idx], d.scale) if len(val_idx) else None
-    if val_images is not None and d.binarize:  # a fixed binarization of the held-out images
+    batch = images_per_step(config)
+    if len(train_idx) < batch:
+        raise UserError(f"data source {d.source!r} leaves {len(train_idx)} training images, fewer than the "
+                        f"{batch} one step needs (train.batch_size x model.d_steps); lower train.batch_size "
+                        "or data.validation_split")
+    scale = "unit" if d.source in TOY_SOURCES else d.scale  # points are not pixels: never rescaled
+    train_images = scale_images(images[train_idx], scale)
+    val_images = scale_images(images[val_idx], scale) if len(val_idx) else None
+    if val_images is not None and d.binarize and d.source not in TOY_SOURCES:  # fixed, for held-out images
         val_images = (np.random.default_rng(SPLIT_SEED).random(val_images.shape) < val_images).astype(np.float32)
     labels = arrays.labels
-    steps = len(train_idx) // t.batch_size
+    steps = len(train_idx) // batch
     if t.steps_per_epoch is not None:
         steps = min(steps, t.steps_per_epoch)
-    train_ds = batched(train_images, t.batch_size, shuffle_buffer=d.shuffle_buffer, seed=t.seed,
-                       dynamic_binarization=d.binarize, repeat=True)
+    train_ds = train_stream(config, train_images, steps)
     val_ds = None
-    if val_images is not None and len(val_images) >= t.batch_size:
-        val_ds = batched(val_images, t.batch_size)
+    if val_images is not None and len(val_images) >= batch:
+        val_ds = batched(val_images, batch)
     return DataBundle(
         train=train_ds, validation=val_ds, image_shape=tuple(images.shape[1:]),
         train_images=train_images, validation_images=val_images,

@@ -8,6 +8,7 @@
 | ``idx:DIR``     | MNIST-format IDX files (``train-images-idx3-ubyte[.gz]``) | yes  |
 | ``npz:FILE``    | a NumPy archive with ``x``/``images``/``x_train`` (+ labels) | yes |
 | ``folder:DIR``  | image files, one sub-folder per class or none           | yes     |
+| ``ring8``, ``grid25`` | 2-D Gaussian mixtures (``toy2d.py``): points (N, 2), not images | yes |
 
 Only ``folder:`` imports TensorFlow (through ``keras.utils.image_dataset_from_directory``).
 """
@@ -32,7 +33,7 @@ OFFLINE_HINT = (
 
 @dataclass
 class ImageArrays:
-    """Images as float32 in [0, 1], NHWC, with integer labels when the source has them."""
+    """Images as float32 in [0, 1], NHWC (or 2-D points, shape (N, 2)), with integer labels if any."""
 
     images: np.ndarray
     labels: Optional[np.ndarray] = None
@@ -58,6 +59,11 @@ def load_source(source: str, split: str = "train", image_size: int | None = None
         return load_digits()
     if source in ("mnist", "fashion_mnist", "cifar10"):
         return load_keras_dataset(source, split)
+    if source in ("ring8", "grid25"):
+        from vae_gan_tf.data.toy2d import sample_mixture
+
+        points, labels = sample_mixture(source, seed=0 if split == "train" else 1)
+        return ImageArrays(points, labels)
     raise UserError(f"unknown data source {source!r}; use mnist5k, digits, mnist, fashion_mnist, cifar10, "
                     "idx:DIR, npz:FILE or folder:DIR")
 

@@ -32,14 +32,22 @@ class GenerativeModel(keras.Model):
             name="noise_calls", shape=(), dtype="int64", initializer="zeros", trainable=False,
             aggregation="only_first_replica")
 
-    def standard_normal(self, shape, dtype=tf.float32) -> tf.Tensor:
-        """ε ~ N(0, I) of ``shape``; a new draw at every call, different on every replica."""
+    def next_seed(self) -> tf.Tensor:
+        """A fresh stateless seed (shape (2,)): (seed, calls so far), with the replica id folded in."""
         count = self.noise_calls.assign_add(1)
         seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(count, tf.int64)])
         context = tf.distribute.get_replica_context()
         if context is not None and context.num_replicas_in_sync > 1:
             seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
-        return tf.random.stateless_normal(shape, seed=seed, dtype=dtype)
+        return seed
+
+    def standard_normal(self, shape, dtype=tf.float32) -> tf.Tensor:
+        """ε ~ N(0, I) of ``shape``; a new draw at every call, different on every replica."""
+        return tf.random.stateless_normal(shape, seed=self.next_seed(), dtype=dtype)
+
+    def uniform(self, shape, dtype=tf.float32) -> tf.Tensor:
+        """u ~ U[0, 1) of ``shape`` from the same stream."""
+        return tf.random.stateless_uniform(shape, seed=self.next_seed(), dtype=dtype)
 
     def build(self, input_shape):
         """The networks are functional models built at construction; this records the input shape."""

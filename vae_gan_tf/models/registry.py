@@ -5,20 +5,46 @@ from __future__ import annotations
 
 import dataclasses
 
-from vae_gan_tf.config import Config
+import keras
+
+from vae_gan_tf.config import OPTIMIZER_KEYS, AdversarialConfig, Config
 from vae_gan_tf.models.autoencoder import Autoencoder
+from vae_gan_tf.models.gan import GAN
 from vae_gan_tf.models.vae import VAE
+from vae_gan_tf.models.wgan import WGAN
 
 MODEL_CLASSES = {
     "vae": VAE,
     "autoencoder": Autoencoder,
+    "gan": GAN,
+    "wgan": WGAN,
 }
 
 
 def build_model(config: Config, image_shape):
-    """A new, built model: the config's ``model`` fields are the class's constructor arguments."""
-    kwargs = dataclasses.asdict(config.model)
+    """A new, built model: the config's ``model`` fields (less the optimizer keys) are the class's
+    constructor arguments."""
+    kwargs = {k: v for k, v in dataclasses.asdict(config.model).items() if k not in OPTIMIZER_KEYS}
     name = kwargs.pop("name")
     model = MODEL_CLASSES[name](image_shape=tuple(image_shape), seed=config.train.seed, **kwargs)
     model.build((None, *image_shape))
+    return model
+
+
+def make_optimizer(kind: str, learning_rate: float, beta_1: float = 0.9, beta_2: float = 0.999):
+    if kind == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate)
+    return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
+
+
+def compile_model(model, config: Config):
+    """Compile with the config's optimizers: one Adam, or one per player for the GAN family (TTUR)."""
+    m = config.model
+    if isinstance(m, AdversarialConfig):
+        model.compile(d_optimizer=make_optimizer(m.optimizer, m.d_learning_rate, m.d_beta_1, m.d_beta_2),
+                      g_optimizer=make_optimizer(m.optimizer, m.g_learning_rate, m.g_beta_1, m.g_beta_2))
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate))
+        # Build now: reload and BackupAndRestore keep Adam's state only for a built optimizer.
+        model.optimizer.build(model.trainable_variables)
     return model

@@ -43,6 +43,10 @@ class VAE(Autoencoder):
         z = self.sample_posterior(mean, log_var) if training else mean
         return self.decoder(z, training=training)
 
+    def generate(self, z):
+        """Images from latent codes z (drawn from the prior by the caller): the mean of p(x|z)."""
+        return self.decode(z)
+
     def sample_posterior(self, mean, log_var):
         return losses.reparameterize(mean, log_var, self.standard_normal(tf.shape(mean), mean.dtype))
 

@@ -1,7 +1,8 @@
 """Network builders: functional ``keras.Model``s that the model classes compose."""
 
 from vae_gan_tf.nets.conv import conv_decoder, conv_encoder
-from vae_gan_tf.nets.mlp import mlp_decoder, mlp_encoder
+from vae_gan_tf.nets.dcgan import dcgan_discriminator, dcgan_generator
+from vae_gan_tf.nets.mlp import mlp_decoder, mlp_discriminator, mlp_encoder, mlp_generator
 
 
 def encoder_decoder(image_shape, architecture, latent_dim, heads, hidden_units, conv_filters, dense_units,
@@ -12,3 +13,13 @@ def encoder_decoder(image_shape, architecture, latent_dim, heads, hidden_units, 
                 mlp_decoder(latent_dim, hidden_units, image_shape, activation))
     return (conv_encoder(image_shape, conv_filters, latent_dim, heads, dense_units, activation),
             conv_decoder(latent_dim, conv_filters, image_shape, dense_units, activation))
+
+
+def generator_discriminator(image_shape, architecture, latent_dim, generator_units, discriminator_units,
+                            generator_filters, discriminator_filters, output_activation, discriminator_batchnorm):
+    """The (generator, discriminator) pair that an adversarial config describes."""
+    if architecture == "dcgan":
+        return (dcgan_generator(latent_dim, generator_filters, image_shape, output_activation),
+                dcgan_discriminator(image_shape, discriminator_filters, discriminator_batchnorm))
+    return (mlp_generator(latent_dim, generator_units, image_shape, output_activation),
+            mlp_discriminator(image_shape, discriminator_units))

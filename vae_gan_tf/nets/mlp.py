@@ -27,3 +27,26 @@ def mlp_decoder(latent_dim, hidden_units, image_shape, activation="relu", name="
     h = layers.Dense(math.prod(image_shape), name="logits")(h)
     out = layers.Reshape(tuple(image_shape), name="image_logits")(h)
     return keras.Model(z, out, name=name)
+
+
+def mlp_generator(latent_dim, hidden_units, output_shape, output_activation="tanh", name="generator"):
+    """z -> ReLU dense layers -> Dense(prod(shape)) -> tanh (images in [-1, 1]) or linear (points)."""
+    z = keras.Input(shape=(latent_dim,), name="z")
+    h = z
+    for i, units in enumerate(hidden_units):
+        h = layers.Dense(units, activation="relu", name=f"dense_{i}")(h)
+    h = layers.Dense(math.prod(output_shape), name="output")(h)
+    h = layers.Reshape(tuple(output_shape))(h)
+    out = layers.Activation(output_activation, dtype="float32", name=output_activation)(h)
+    return keras.Model(z, out, name=name)
+
+
+def mlp_discriminator(input_shape, hidden_units, name="discriminator"):
+    """x -> LeakyReLU(0.2) dense layers -> one logit (no sigmoid: losses take logits)."""
+    x = keras.Input(shape=tuple(input_shape), name="x")
+    h = layers.Flatten()(x)
+    for i, units in enumerate(hidden_units):
+        h = layers.Dense(units, name=f"dense_{i}")(h)
+        h = layers.LeakyReLU(0.2)(h)
+    out = layers.Dense(1, dtype="float32", name="logit")(h)
+    return keras.Model(x, out, name=name)

@@ -1,0 +1,1 @@
+"""Evaluation metrics on arrays of samples (NumPy; no TensorFlow import)."""

@@ -1,0 +1,184 @@
+"""GAN (Goodfellow et al. 2014) with two optimizers, alternating updates, and the documents' bugs fixed.
+
+The documents' GAN programs create layers inside ``call``, train both players with one optimizer
+(or not at all), never alternate the updates, and take ``log(1 − D)`` of probabilities. Here
+``train_step`` follows doc 003 §3.1 step by step: draw noise, update D on real and fake batches,
+then update G through the frozen D (only G's variables receive gradients), each with its own
+optimizer, every loss from logits (``vae_gan_tf.losses``).
+
+Two optimizers and Keras 3 (KERAS3_FACTS.md): ``compile(d_optimizer=..., g_optimizer=...)`` calls
+``super().compile(optimizer=None)``, builds both optimizers on their variables at once, and
+``get_compile_config``/``compile_from_config`` re-create them, so a ``.keras`` reload and
+``BackupAndRestore`` keep both optimizers' iterations and moments.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from vae_gan_tf import losses
+from vae_gan_tf.models.base import GenerativeModel, scale_for_replicas
+from vae_gan_tf.nets import generator_discriminator
+
+GAN_LOSSES = {
+    # name: (discriminator loss(real, fake, smoothing), generator loss(fake))
+    "minimax": (losses.minimax_discriminator_loss, losses.minimax_generator_loss),
+    "nonsaturating": (losses.minimax_discriminator_loss, losses.nonsaturating_generator_loss),
+    "least_squares": (lambda r, f, s: losses.least_squares_discriminator_loss(r, f),
+                      losses.least_squares_generator_loss),
+    "hinge": (lambda r, f, s: losses.hinge_discriminator_loss(r, f), losses.hinge_generator_loss),
+}
+
+
+@keras.saving.register_keras_serializable(package="vae_gan_tf")
+class GAN(GenerativeModel):
+    """Generator G(z), discriminator logit l(x) with D(x) = σ(l(x)); ``d_steps`` D updates per G update.
+
+    Metrics: ``d_loss``, ``g_loss``, ``d_real`` and ``d_fake`` (mean D on real and on generated data),
+    ``d_accuracy`` (share of real with l > 0 and fake with l < 0).
+    """
+
+    metric_names = ("d_loss", "g_loss", "d_real", "d_fake", "d_accuracy")
+
+    def __init__(self, image_shape, architecture="mlp", latent_dim=64, generator_units=(256, 256),
+                 discriminator_units=(256, 256), generator_filters=(128, 64), discriminator_filters=(64, 128),
+                 output_activation="tanh", d_steps=1, ema_decay=None, loss="nonsaturating", label_smoothing=0.0,
+                 discriminator_batchnorm=True, **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.architecture = architecture
+        self.latent_dim = int(latent_dim)
+        self.generator_units = list(generator_units)
+        self.discriminator_units = list(discriminator_units)
+        self.generator_filters = list(generator_filters)
+        self.discriminator_filters = list(discriminator_filters)
+        self.output_activation = output_activation
+        self.d_steps = int(d_steps)
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.loss = loss
+        self.label_smoothing = float(label_smoothing)
+        self.generator, self.discriminator = generator_discriminator(
+            self.image_shape, architecture, self.latent_dim, self.generator_units, self.discriminator_units,
+            self.generator_filters, self.discriminator_filters, output_activation, discriminator_batchnorm)
+        self.ema_generator = None
+        if self.ema_decay is not None:
+            self.ema_generator = keras.models.clone_model(self.generator)
+            self.ema_generator.set_weights(self.generator.get_weights())
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
+        self.d_optimizer = None
+        self.g_optimizer = None
+
+    def get_config(self):
+        return {**super().get_config(), "image_shape": self.image_shape, "architecture": self.architecture,
+                "latent_dim": self.latent_dim, "generator_units": self.generator_units,
+                "discriminator_units": self.discriminator_units, "generator_filters": self.generator_filters,
+                "discriminator_filters": self.discriminator_filters, "output_activation": self.output_activation,
+                "d_steps": self.d_steps, "ema_decay": self.ema_decay, "loss": self.loss,
+                "label_smoothing": self.label_smoothing}
+
+    # ---- two optimizers
+
+    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+        """Keep both optimizers, built now so that their state is saved and restored (module docstring)."""
+        super().compile(optimizer=None, **kwargs)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    def get_compile_config(self):
+        return {"d_optimizer": keras.optimizers.serialize(self.d_optimizer),
+                "g_optimizer": keras.optimizers.serialize(self.g_optimizer)}
+
+    def compile_from_config(self, config):
+        self.compile(d_optimizer=keras.optimizers.deserialize(config["d_optimizer"]),
+                     g_optimizer=keras.optimizers.deserialize(config["g_optimizer"]))
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    # ---- the model's maps
+
+    def generate(self, z):
+        """G(z) in inference mode, from the moving-average generator when ``ema_decay`` is set."""
+        generator = self.ema_generator if self.ema_generator is not None else self.generator
+        return generator(z, training=False)
+
+    def call(self, x, training=False):
+        """The discriminator's logits for ``x``."""
+        return self.discriminator(x, training=training)
+
+    # ---- objectives (overridden by WGAN)
+
+    def discriminator_terms(self, real, fake, real_out, fake_out):
+        d_loss_fn, _ = GAN_LOSSES[self.loss]
+        real_correct = tf.cast(real_out > 0, tf.float32)
+        fake_correct = tf.cast(fake_out < 0, tf.float32)
+        return {"d_loss": d_loss_fn(real_out, fake_out, self.label_smoothing),
+                "d_real": tf.reduce_mean(tf.sigmoid(real_out)), "d_fake": tf.reduce_mean(tf.sigmoid(fake_out)),
+                "d_accuracy": 0.5 * (tf.reduce_mean(real_correct) + tf.reduce_mean(fake_correct))}
+
+    def generator_loss(self, fake_out):
+        return GAN_LOSSES[self.loss][1](fake_out)
+
+    def after_discriminator_update(self):
+        """Hook run after each D update (WGAN clips the weights here)."""
+
+    # ---- training
+
+    def discriminator_step(self, real, training=True):
+        z = self.standard_normal(tf.stack([tf.shape(real)[0], self.latent_dim]))
+        with tf.GradientTape() as tape:
+            fake = self.generator(z, training=training)
+            real_out = self.discriminator(real, training=training)
+            fake_out = self.discriminator(fake, training=training)
+            terms = self.discriminator_terms(real, fake, real_out, fake_out)
+            scaled = scale_for_replicas(terms["d_loss"])
+        if training:
+            variables = self.discriminator.trainable_variables
+            gradients = tape.gradient(scaled, variables)
+            self.d_optimizer.apply_gradients(zip(gradients, variables))
+            self.after_discriminator_update()
+        return terms
+
+    def generator_step(self, batch_size, training=True):
+        z = self.standard_normal(tf.stack([batch_size, self.latent_dim]))
+        with tf.GradientTape() as tape:
+            fake_out = self.discriminator(self.generator(z, training=training), training=training)
+            g_loss = self.generator_loss(fake_out)
+            scaled = scale_for_replicas(g_loss)
+        if training:  # D is frozen here: only G's variables receive this gradient
+            variables = self.generator.trainable_variables
+            gradients = tape.gradient(scaled, variables)
+            self.g_optimizer.apply_gradients(zip(gradients, variables))
+            self.update_ema()
+        return {"g_loss": g_loss}
+
+    def update_ema(self):
+        """θ_ema ← d·θ_ema + (1 − d)·θ for every generator weight (BatchNorm statistics included)."""
+        if self.ema_generator is None:
+            return
+        for average, current in zip(self.ema_generator.weights, self.generator.weights):
+            average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * current)
+
+    def train_step(self, data):
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        # The pipeline delivers d_steps real batches per step: one for each D update.
+        chunks = tf.split(real, self.d_steps) if self.d_steps > 1 else [real]
+        d_terms = [self.discriminator_step(chunk) for chunk in chunks]
+        return self._update_trackers(d_terms, self.generator_step(tf.shape(chunks[0])[0]))
+
+    def test_step(self, data):
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        d_terms = self.discriminator_step(real, training=False)
+        return self._update_trackers([d_terms], self.generator_step(tf.shape(real)[0], training=False))
+
+    def _update_trackers(self, d_terms, g_terms):
+        """D's terms are averaged over the d_steps updates of the step; G's are taken as they are."""
+        terms = {name: tf.add_n([t[name] for t in d_terms]) / len(d_terms) for name in d_terms[0]}
+        terms.update(g_terms)
+        for name, tracker in self.trackers.items():
+            tracker.update_state(terms[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
