@@ -39,3 +39,20 @@ def tiny_run(tmp_path_factory) -> Path:
                         "--verbose", "2", *set_args(TINY_OVERRIDES))
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir
+
+
+TINY_GAN_OVERRIDES = [
+    "data.source=digits", "data.scale=symmetric", "model.name=gan", "model.architecture=dcgan",
+    "model.generator_filters=[16, 8]", "model.discriminator_filters=[8, 16]", "model.latent_dim=8",
+    "train.batch_size=32", "train.sample_count=16", "model.ema_decay=0.9",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_gan_run(tmp_path_factory) -> Path:
+    """One finished tiny DCGAN run (CLI, 2 epochs of 3 steps, moving-average generator)."""
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny_gan"
+    result = run_module("vae_gan_tf.train", "--out", str(run_dir), "--epochs", "2", "--steps-per-epoch", "3",
+                        *set_args(TINY_GAN_OVERRIDES))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir

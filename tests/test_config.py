@@ -60,6 +60,8 @@ def test_unknown_section_and_bad_override_syntax():
     ("data.source=mnsit", "unknown data.source"),
     ("data.scale=symmetric", "needs pixels in [0, 1]"),
     ("model.beta=-1", "model.beta must be non-negative"),
+    ("model.name=gan", "a tanh generator makes images in [-1, 1]: set data.scale=symmetric"),
+    ("model.d_beta_1=1.0", "unknown model key"),
 ])
 def test_wrong_types_and_impossible_values(override, fragment):
     assert fragment in error_of([override])

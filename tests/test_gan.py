@@ -163,6 +163,15 @@ def test_train_step_reports_the_family_metrics(name):
     assert int(model.d_optimizer.iterations) == model.d_steps and int(model.g_optimizer.iterations) == 1
 
 
+def test_each_player_gets_its_own_learning_rate_and_betas():
+    """Two time-scale updates (Heusel et al. 2017) are a matter of config."""
+    model = compiled_gan(["model.name=gan", "model.d_learning_rate=4e-4", "model.g_learning_rate=1e-4",
+                          "model.d_beta_1=0.0", "model.g_beta_2=0.9"])
+    assert float(model.d_optimizer.learning_rate) == pytest.approx(4e-4)
+    assert float(model.g_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert (model.d_optimizer.beta_1, model.g_optimizer.beta_2) == (0.0, 0.9)
+
+
 def test_weight_clipping_keeps_the_critic_in_the_box():
     model = compiled_gan(GAN_CONFIGS["wgan_clip"], lr=0.5)
     model.train_step(tf.constant(DIGITS[:32]))
@@ -313,16 +322,10 @@ GAN_CHILD = textwrap.dedent("""
 """)
 
 
-def test_gan_run_folder_export_and_sampling(tmp_path):
-    from conftest import run_module, set_args
+def test_gan_run_folder_export_and_sampling(tiny_gan_run, tmp_path):
+    from conftest import run_module
 
-    run = tmp_path / "gan"
-    overrides = ["data.source=digits", "data.scale=symmetric", "model.name=gan", "model.architecture=dcgan",
-                 "model.generator_filters=[16, 8]", "model.discriminator_filters=[8, 16]", "model.latent_dim=8",
-                 "train.batch_size=32", "train.sample_count=16", "model.ema_decay=0.9"]
-    result = run_module("vae_gan_tf.train", "--out", str(run), "--epochs", "2", "--steps-per-epoch", "3",
-                        *set_args(overrides))
-    assert result.returncode == 0, result.stderr[-3000:]
+    run = tiny_gan_run
     for name in ("config.yaml", "checkpoints/latest.weights.h5", "model.keras", "saved_model/saved_model.pb",
                  "history.csv", "metrics.json", "samples/epoch_002.png", "curves.png", "train.log", "logs/train"):
         assert (run / name).exists(), name

@@ -113,3 +113,9 @@ def test_importance_weighted_bound_rises_with_k_and_is_above_the_elbo():
     bounds = [float(tf.reduce_mean(losses.importance_weighted_bound(
         tf.cast(model.log_importance_weights(x, k), tf.float64)))) for k in (1, 10, 200)]
     assert bounds[0] < bounds[1] < bounds[2]
+
+
+def test_encoder_and_decoder_share_no_variables():
+    model = compiled(FAMILIES["conv_vae"])
+    encoder_ids = {id(v) for v in model.encoder.variables}
+    assert encoder_ids and not encoder_ids & {id(v) for v in model.decoder.variables}

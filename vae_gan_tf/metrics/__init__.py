@@ -1,1 +1,1 @@
-"""Evaluation metrics on arrays of samples (NumPy; no TensorFlow import)."""
+"""Evaluation metrics. All but `likelihood` work on NumPy arrays of samples or features and import no TensorFlow."""

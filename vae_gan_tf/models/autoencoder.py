@@ -1,4 +1,5 @@
-"""Deterministic autoencoder (doc 002 §1.3.1.1): min_{E,D} E_x ‖x − D(E(x))‖², with shapes that fit."""
+"""Deterministic autoencoder: doc 002 §1.3.1.1's objective min_{E,D} E_x ‖x − D(E(x))‖², and §1.4.1's
+conv network with shapes that fit."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Variational autoencoder (Kingma & Welling 2014) with the β weight of β-VAE (Higgins et al. 2017).
 
-Corrected from the documents: q(z|x) has separate mean and log-variance heads (doc 004 shared one
-layer), the reparameterization uses exp(½·log σ²) (doc 002 used exp(log σ²)), the loss has the KL
+Corrected from the documents: q(z|x) has separate mean and log-variance heads (doc 001 §4.1 used
+one layer for both; doc 004 §4.1 has no variance head), the reparameterization uses exp(½·log σ²) (doc 002 used exp(log σ²)), the loss has the KL
 term (doc 002's Keras VAE had none) and the likelihood is computed from logits (doc 003 applied a
 sigmoid and then a log).
 """

@@ -1,0 +1,112 @@
+"""`evaluate` and `compare` on tiny runs: every metric and every report section, and the offline paths."""
+
+import json
+
+import numpy as np
+import pytest
+
+from vae_gan_tf.errors import UserError
+
+
+@pytest.fixture(scope="module")
+def digits_classifier(tmp_path_factory):
+    """A feature classifier for the `digits` source, trained briefly into a temporary cache."""
+    import os
+
+    from vae_gan_tf.evaluate import train_classifier_for
+
+    cache = tmp_path_factory.mktemp("cache")
+    previous = os.environ.get("VAE_GAN_TF_CACHE")
+    os.environ["VAE_GAN_TF_CACHE"] = str(cache)
+    result = train_classifier_for("digits", epochs=3, verbose=0)
+    yield result
+    if previous is None:
+        del os.environ["VAE_GAN_TF_CACHE"]
+    else:
+        os.environ["VAE_GAN_TF_CACHE"] = previous
+
+
+def test_classifier_learns_the_digits(digits_classifier):
+    assert digits_classifier["classes"] == 10 and digits_classifier["held_out_accuracy"] > 0.5
+
+
+def test_evaluate_vae_run_writes_every_metric(tiny_run, digits_classifier):
+    from vae_gan_tf.evaluate import evaluate_run
+
+    report = evaluate_run(tiny_run, n=300, k=20, nll_images=64, verbose=False)
+    saved = json.loads((tiny_run / "eval.json").read_text())
+    assert saved == json.loads(json.dumps(report))
+    metrics = report["metrics"]
+    for key in ("fid", "fid_real_halves", "kid_mean", "kid_std", "is_mean", "precision", "recall", "density",
+                "coverage", "classes_covered", "class_kl_to_uniform", "log_likelihood_iw20", "elbo",
+                "reconstruction_nll", "kl", "active_units"):
+        assert key in metrics and np.isfinite(metrics[key]), key
+    assert report["features"] == "classifier" and "NOT comparable" in report["features_note"]
+    assert 1.0 <= metrics["is_mean"] <= 10.0 and 0 <= metrics["precision"] <= 1
+
+
+def test_importance_weighted_estimate_rises_with_k_above_the_elbo(tiny_run):
+    import keras
+
+    import vae_gan_tf.models.registry  # noqa: F401
+    from vae_gan_tf.data.sources import load_source
+    from vae_gan_tf.metrics.likelihood import elbo_terms, importance_weighted_log_likelihood
+
+    model = keras.models.load_model(tiny_run / "model.keras")
+    images = load_source("digits").images[:100]
+    bounds = [importance_weighted_log_likelihood(model, images, k=k).mean() for k in (1, 10, 100)]
+    assert bounds[0] < bounds[1] < bounds[2]
+    assert bounds[2] > elbo_terms(model, images)["elbo"]
+
+
+def test_evaluate_gan_run_and_metric_choice(tiny_gan_run, digits_classifier):
+    from vae_gan_tf.evaluate import evaluate_run
+
+    report = evaluate_run(tiny_gan_run, metrics=["fid", "pr"], n=200, verbose=False)
+    assert report["family"] == "GAN" and set(report["metrics"]) == {"fid", "fid_real_halves", "precision",
+                                                                     "recall", "density", "coverage"}
+    with pytest.raises(UserError, match="needs a VAE run"):
+        evaluate_run(tiny_gan_run, metrics=["nll"], n=200, verbose=False)
+
+
+def test_missing_classifier_and_offline_inception_are_one_line_errors(tiny_run, monkeypatch, tmp_path):
+    from keras.src.applications import inception_v3
+
+    from vae_gan_tf.evaluate import evaluate_run
+
+    monkeypatch.setenv("VAE_GAN_TF_CACHE", str(tmp_path))
+    with pytest.raises(UserError, match="--train-classifier digits"):
+        evaluate_run(tiny_run, n=50, verbose=False)
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: [Errno -3] name resolution")
+
+    monkeypatch.setattr(inception_v3.file_utils, "get_file", offline)
+    with pytest.raises(UserError, match="use --features classifier"):
+        evaluate_run(tiny_run, n=50, features="inception", verbose=False)
+
+
+def test_compare_report_has_every_section_for_a_vae_and_a_gan(tiny_run, tiny_gan_run, digits_classifier, tmp_path):
+    from vae_gan_tf.compare import SECTIONS, main
+
+    out = tmp_path / "report"
+    assert main([str(tiny_run), str(tiny_gan_run), "--out", str(out), "--n", "200"]) == 0
+    report = (out / "report.md").read_text()
+    for section in SECTIONS:
+        assert f"## {section}" in report, section
+    for phrase in ("Which is sharper?", "Which is more diverse?", "Which trains more stably?", "Which is cheaper?",
+                   "tiny_gan", "parameters", "train images/s", "fid", "recall", "log_likelihood_iw"):
+        assert phrase in report, phrase
+    assert "![tiny reconstructions](images/tiny_reconstructions.png)" in report
+    assert "tiny_gan: not applicable" in report  # a GAN has no encoder to reconstruct with
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 7 and "<table" in html
+    for image in ("tiny_samples.png", "tiny_interpolation.png", "tiny_latent.png", "tiny_gan_samples.png"):
+        assert (out / "images" / image).stat().st_size > 0
+
+
+def test_compare_refuses_a_folder_that_is_not_a_run(tmp_path):
+    from vae_gan_tf.compare import main
+
+    with pytest.raises(UserError, match="not a run folder"):
+        main([str(tmp_path), "--out", str(tmp_path / "r")])

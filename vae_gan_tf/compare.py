@@ -1,0 +1,258 @@
+"""python -m vae_gan_tf.compare RUN [RUN ...] --out REPORT_DIR: a side-by-side report of trained runs.
+
+The report puts the documents' comparison questions to measurement: which model is sharper, which
+is more diverse, which trains more stably, and which is cheaper. ``REPORT_DIR/report.md`` has the
+images beside it in ``images/``. ``report.html`` holds the same content with the images inline.
+A run without ``eval.json`` is evaluated first, with ``--n`` samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import json
+import os
+import shutil
+from pathlib import Path
+
+from vae_gan_tf.errors import UserError, run_cli
+
+SECTIONS = ("Answers", "Metrics", "Samples", "Reconstructions", "Latent interpolations", "Latent space",
+            "Loss curves")
+MAIN_LOSSES = ("loss", "g_loss", "d_loss")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m vae_gan_tf.compare", description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="run folders written by python -m vae_gan_tf.train")
+    parser.add_argument("--out", required=True, help="report folder (created; an existing report.md is replaced)")
+    parser.add_argument("--n", type=int, default=2000, help="samples for runs that have no eval.json yet")
+    parser.add_argument("--features", choices=("classifier", "inception"), default="classifier")
+    return parser
+
+
+def sharpness(images) -> float:
+    """Mean gradient magnitude: the mean over images and pixels of √((∂x/∂u)² + (∂x/∂v)²) by finite
+    differences. Blurry images score lower than real ones; the report gives generated / real."""
+    import numpy as np
+
+    images = np.asarray(images, np.float64)
+    du = np.diff(images, axis=1)[:, :, :-1]
+    dv = np.diff(images, axis=2)[:, :-1, :]
+    return float(np.mean(np.sqrt(du**2 + dv**2)))
+
+
+def stability(history: dict) -> dict:
+    """Spread of the last five epochs of each main loss: std / |mean| (lower is steadier)."""
+    import numpy as np
+
+    result = {}
+    for name in MAIN_LOSSES:
+        values = np.asarray(history.get(name, [])[-5:], np.float64)
+        if len(values) >= 2:
+            result[f"{name}_last5_cv"] = float(values.std() / max(abs(values.mean()), 1e-12))
+    return result
+
+
+def pca_2d(codes):
+    import numpy as np
+
+    centred = codes - codes.mean(axis=0)
+    if codes.shape[1] <= 2:
+        return centred[:, :2] if codes.shape[1] == 2 else np.concatenate([centred, 0 * centred], axis=1)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[:2].T
+
+
+def run_pictures(run_dir: Path, config, images_dir: Path, name: str) -> dict:
+    """Samples, reconstructions, interpolations and the latent view of one run, as PNG files."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import tensorflow as tf
+
+    from vae_gan_tf.evaluate import real_samples
+    from vae_gan_tf.plotting import save_image_grid, save_scatter, to_unit_range
+    from vae_gan_tf.sample import slerp
+
+    info = json.loads((run_dir / "saved_model" / "assets" / "vae_gan_tf.json").read_text())
+    loaded = tf.saved_model.load(str(run_dir / "saved_model"))
+    pixel_range = tuple(info["pixel_range"])
+    points = len(info["image_shape"]) == 1
+    pictures, numbers = {}, {}
+    real, labels = real_samples(config, 2000, seed=0)
+    rng = np.random.default_rng(0)
+    if hasattr(loaded, "sample"):
+        z = rng.standard_normal((2000 if points else 500, info["latent_dim"])).astype(np.float32)
+        generated = loaded.sample(tf.constant(z)).numpy()
+        path = images_dir / f"{name}_samples.png"
+        if points:
+            from vae_gan_tf.data.toy2d import mixture
+
+            save_scatter(generated, path, mixture(config.data.source)[0], title=name)
+        else:
+            generated = to_unit_range(generated, pixel_range)
+            save_image_grid(generated[:64], path, title=name)
+            numbers["sharpness_generated_over_real"] = sharpness(generated) / sharpness(real[:500])
+        pictures["Samples"] = path
+        if not points:
+            ends = rng.standard_normal((4, 2, info["latent_dim"]))
+            strips = np.concatenate([slerp(a, b, 10) for a, b in ends]).astype(np.float32)
+            path = images_dir / f"{name}_interpolation.png"
+            save_image_grid(to_unit_range(loaded.sample(tf.constant(strips)).numpy(), pixel_range), path, ncols=10,
+                            title=f"{name}: 4 spherical interpolations in z")
+            pictures["Latent interpolations"] = path
+    if hasattr(loaded, "encode"):
+        scaled = real if pixel_range == (0.0, 1.0) else real * 2.0 - 1.0
+        originals = scaled[:16]
+        reconstructed = loaded.reconstruct(tf.constant(originals)).numpy()
+        path = images_dir / f"{name}_reconstructions.png"
+        save_image_grid(to_unit_range(np.concatenate([originals, reconstructed]), pixel_range), path, ncols=16,
+                        title=f"{name}: originals (top) and reconstructions")
+        pictures["Reconstructions"] = path
+        codes = loaded.encode(tf.constant(scaled[:1000]))
+        codes = (codes[0] if isinstance(codes, (list, tuple)) else codes).numpy()
+        view = pca_2d(codes)
+        fig, ax = plt.subplots(figsize=(4.8, 4.2))
+        scatter = ax.scatter(view[:, 0], view[:, 1], s=4, c=labels[:1000] if labels is not None else None,
+                             cmap="tab10")
+        if labels is not None:
+            fig.colorbar(scatter, ax=ax, label="label")
+        ax.set_title(f"{name}: {'PCA of ' if codes.shape[1] > 2 else ''}E[z|x], {codes.shape[1]}-d latent", fontsize=9)
+        fig.tight_layout()
+        path = images_dir / f"{name}_latent.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        pictures["Latent space"] = path
+    if (run_dir / "curves.png").exists():
+        path = images_dir / f"{name}_curves.png"
+        shutil.copyfile(run_dir / "curves.png", path)
+        pictures["Loss curves"] = path
+    return {"pictures": pictures, "numbers": numbers}
+
+
+def collect_run(run_dir: Path, images_dir: Path, name: str, n: int, features: str) -> dict:
+    from vae_gan_tf.config import load_config
+    from vae_gan_tf.evaluate import evaluate_run
+    from vae_gan_tf.plotting import read_history
+
+    for needed in ("config.yaml", "metrics.json", "saved_model/saved_model.pb", "history.csv"):
+        if not (run_dir / needed).exists():
+            raise UserError(f"{run_dir} is not a finished run folder (no {needed})")
+    config = load_config(run_dir / "config.yaml")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    evaluation = (json.loads((run_dir / "eval.json").read_text()) if (run_dir / "eval.json").exists()
+                  else evaluate_run(run_dir, n=n, features=features, verbose=False))
+    pictures = run_pictures(run_dir, config, images_dir, name)
+    history = read_history(run_dir / "history.csv")
+    row = {"family": evaluation["family"], "data": config.data.source, "parameters": metrics["parameters"],
+           "epochs": metrics["epochs_completed"], "train seconds (last session)": metrics["train_seconds_this_session"],
+           "train images/s": metrics["train_images_per_s"], **pictures["numbers"], **stability(history),
+           **evaluation["metrics"]}
+    return {"name": name, "row": row, "pictures": pictures["pictures"], "features": evaluation["features_note"],
+            "warnings": metrics.get("warnings", [])}
+
+
+def best(runs, key, higher=True):
+    values = [(r["row"][key], r["name"]) for r in runs if isinstance(r["row"].get(key), (int, float))]
+    if not values:
+        return None
+    return (max if higher else min)(values)
+
+
+def answers(runs) -> list[str]:
+    """The documents' questions, each answered by the measurement that decides it (or 'not measured')."""
+    lines = []
+    questions = [
+        ("Which is sharper?", "sharpness_generated_over_real", True,
+         "mean gradient magnitude of samples / of real images (1 = as sharp as the data)"),
+        ("Which is more diverse?", "recall", True, "recall (Kynkäänniemi et al. 2019): share of real data covered"),
+        ("Which produces more faithful samples?", "precision", True, "precision (Kynkäänniemi et al. 2019)"),
+        ("Which is closer to the data overall?", "fid", False, "FID on the stated features (lower is better)"),
+        ("Which trains more stably?", None, False, "spread (std / |mean|) of the last 5 epochs' main loss"),
+        ("Which is cheaper?", "train images/s", True, "training images per second on this machine"),
+    ]
+    for question, key, higher, how in questions:
+        if key is None:
+            candidates = []
+            for run in runs:
+                spreads = [v for k, v in run["row"].items() if k.endswith("_last5_cv")]
+                if spreads:
+                    candidates.append((max(spreads), run["name"]))
+            winner = min(candidates) if candidates else None
+        else:
+            winner = best(runs, key, higher)
+        answer = f"**{winner[1]}** ({winner[0]:.4g})" if winner else "not measured for these runs"
+        lines.append(f"- {question} {answer}: {how}.")
+    return lines
+
+
+def write_report(runs, out_dir: Path) -> None:
+    """report.md (images in images/) and report.html (images inline)."""
+    keys = []
+    for run in runs:
+        keys += [k for k in run["row"] if k not in keys]
+    table = [["metric", *[r["name"] for r in runs]]]
+    for key in keys:
+        cells = []
+        for run in runs:
+            value = run["row"].get(key, "")
+            cells.append(f"{value:.4g}" if isinstance(value, float) else str(value))
+        table.append([key, *cells])
+    notes = sorted({f"{r['name']}: features are {r['features']}" for r in runs})
+    warnings = [f"{r['name']}: {w}" for r in runs for w in r["warnings"]]
+
+    md = ["# Comparison of " + ", ".join(r["name"] for r in runs), "",
+          "## Answers", "", *answers(runs), "", "## Metrics", "",
+          "| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0]),
+          *["| " + " | ".join(row) + " |" for row in table[1:]], "", *[f"- {n}" for n in notes + warnings], ""]
+    body = [f"<h1>{html.escape(md[0][2:])}</h1>", "<h2>Answers</h2><ul>"]
+    body += [f"<li>{html.escape(line[2:]).replace('**', '')}</li>" for line in answers(runs)]
+    body += ["</ul><h2>Metrics</h2><table border='1' cellspacing='0' cellpadding='3'>"]
+    body += ["<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in table[0]) + "</tr>"]
+    body += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table[1:]]
+    body += ["</table><ul>"] + [f"<li>{html.escape(n)}</li>" for n in notes + warnings] + ["</ul>"]
+    for section in SECTIONS[2:]:
+        md += [f"## {section}", ""]
+        body.append(f"<h2>{html.escape(section)}</h2>")
+        for run in runs:
+            path = run["pictures"].get(section)
+            if path is None:
+                md += [f"- {run['name']}: not applicable (no {'encoder' if section != 'Loss curves' else 'curves'})"]
+                body.append(f"<p>{html.escape(run['name'])}: not applicable</p>")
+                continue
+            md += [f"**{run['name']}**", "", f"![{run['name']} {section.lower()}](images/{path.name})", ""]
+            encoded = base64.b64encode(path.read_bytes()).decode()
+            body.append(f"<h3>{html.escape(run['name'])}</h3><img alt='{html.escape(section)}' "
+                        f"src='data:image/png;base64,{encoded}'>")
+        md.append("")
+    (out_dir / "report.md").write_text("\n".join(md))
+    (out_dir / "report.html").write_text("<!doctype html><html><head><meta charset='utf-8'><title>vae_gan_tf "
+                                         "comparison</title></head><body>" + "\n".join(body) + "</body></html>")
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    run_dirs = [Path(r) for r in args.runs]
+    for run_dir in run_dirs:
+        if not (run_dir / "config.yaml").is_file():
+            raise UserError(f"{run_dir} is not a run folder (no config.yaml)")
+    out_dir = Path(args.out)
+    images_dir = out_dir / "images"
+    images_dir.mkdir(parents=True, exist_ok=True)
+    names, runs = [], []
+    for run_dir in run_dirs:
+        name = run_dir.resolve().name
+        while name in names:
+            name += "_"
+        names.append(name)
+        runs.append(collect_run(run_dir, images_dir, name, args.n, args.features))
+        print(f"collected {run_dir}")
+    write_report(runs, out_dir)
+    print(f"wrote {out_dir / 'report.md'} and {out_dir / 'report.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)
