@@ -122,16 +122,45 @@ class SampleGrid(keras.callbacks.Callback):
                         title=f"samples from the prior, epoch {epoch + 1}")
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training once ``minutes`` of wall-clock training time have passed (checked after every batch;
+    the epoch then ends normally, so its checkpoint and history row are written)."""
+
+    def __init__(self, minutes: float, run_log: "RunLog"):
+        super().__init__()
+        self.seconds = 60.0 * minutes
+        self.run_log = run_log
+        self._start = 0.0
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self.model.stop_training and time.perf_counter() - self._start > self.seconds:
+            self.model.stop_training = True
+            self.run_log.write(f"time budget of {self.seconds / 60:g} minutes reached")
+
+
 class EpochTimer(keras.callbacks.Callback):
-    """Wall-clock seconds per epoch, for images/s in metrics.json."""
+    """Wall-clock seconds and steps per epoch, for images/s in metrics.json."""
 
     def __init__(self):
         super().__init__()
         self.seconds: list[float] = []
+        self.steps: list[int] = []
         self._start = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
+        self.steps.append(0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps[-1] += 1
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
+
+    def images_per_second(self, images_per_step: int) -> float | None:
+        """Training throughput over the epochs after the first (which includes tracing), if any."""
+        seconds, steps = (self.seconds[1:], self.steps[1:]) if len(self.seconds) > 1 else (self.seconds, self.steps)
+        return round(sum(steps) * images_per_step / sum(seconds), 1) if seconds and sum(seconds) > 0 else None

@@ -137,6 +137,7 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every_steps: Optional[int] = None  # BackupAndRestore frequency; null: every epoch
     sample_count: int = 64  # images in each per-epoch sample grid
+    time_budget_minutes: Optional[float] = None  # stop after this much training time (equal-CPU comparisons)
 
 
 # model.name -> config dataclass. The model classes themselves are looked up in
@@ -274,6 +275,8 @@ def check_values(config: Config) -> None:
                        "data.image_size": d.image_size}.items():
         if value is not None and value < 1:
             raise UserError(f"{key} must be at least 1 or null, got {value}")
+    if t.time_budget_minutes is not None and not t.time_budget_minutes > 0:
+        raise UserError(f"train.time_budget_minutes must be positive or null, got {t.time_budget_minutes}")
     if not t.learning_rate > 0:
         raise UserError(f"train.learning_rate must be positive, got {t.learning_rate}")
     if not 0 <= d.validation_split < 1:

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 
 from vae_gan_tf.callbacks import (DiscriminatorCollapseWarning, EpochTimer, ModeCoverage, NonFiniteLossError, RunLog,
-                                  SampleGrid, StopOnNonFinite)
+                                  SampleGrid, StopOnNonFinite, TimeBudget)
 from vae_gan_tf.config import TOY_SOURCES, Config, dump_config, images_per_step
 from vae_gan_tf.data.pipeline import make_datasets, train_stream
 from vae_gan_tf.data.toy2d import mixture
@@ -85,6 +85,8 @@ def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: Ep
             callbacks.append(SampleGrid(run_dir / "samples", z, pixel_range(config)))
     if "d_accuracy" in getattr(model, "trackers", {}):
         callbacks.append(DiscriminatorCollapseWarning(run_log))
+    if config.train.time_budget_minutes is not None:
+        callbacks.append(TimeBudget(config.train.time_budget_minutes, run_log))
     callbacks += [
         keras.callbacks.BackupAndRestore(
             str(checkpoint_dir), save_freq=config.train.checkpoint_every_steps or "epoch",
@@ -139,8 +141,6 @@ def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, ru
         save_reconstructions(originals, reconstructions, run_dir / "reconstructions.png", pixel_range(config))
     history = read_history(run_dir / "history.csv")
     save_curves(history, run_dir / "curves.png")
-    images_per_epoch = data.steps_per_epoch * images_per_step(config)
-    timed = timer.seconds[1:] or timer.seconds  # the first epoch includes tracing
     metrics = {
         "model": config.model.name,
         "data": config.data.source,
@@ -148,7 +148,7 @@ def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, ru
         "final": {k: v[-1] for k, v in history.items() if k != "epoch"},
         "parameters": int(model.count_params()),
         "train_seconds_this_session": round(sum(timer.seconds), 2),
-        "train_images_per_s": round(images_per_epoch * len(timed) / sum(timed), 1) if timed else None,
+        "train_images_per_s": timer.images_per_second(images_per_step(config)),
         "warnings": run_log.warnings,
     }
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
