@@ -15,6 +15,8 @@
 # ```
 #
 # Everything it writes (run folders, PNGs) goes to `notebooks_export/_out/000/`.
+# `docs/corrections.md` itemises every claim and code block of the document (000-1, 000-2, …), with
+# the library function and the test that cover each one.
 
 # %%
 import argparse
@@ -247,8 +249,9 @@ save(fig, "vae_latent_space.png")
 #
 # The document's TensorFlow GAN has the typical bugs of all five documents:
 # - It creates `Reshape` and `Conv2DTranspose` layers inside `call`, so they are never trained.
-# - The generator ends in 3 channels while the images have 1, and it rescales its output with
-#   `(x + 127.5) / 127.5`.
+# - The shapes are wrong: the generator reaches 32×32×3 and then applies a `Dense` with 16 units, while
+#   the images are 28×28×1. It rescales its tanh output with `(x + 127.5) / 127.5`, which gives values
+#   near 1 while the real images are in [−1, 1].
 # - The loss is computed inside `call` from `log` of probabilities. `compile(optimizer='adam', loss='mse')`
 #   gives both players **one** optimizer and a loss unrelated to V(D, G), and D and G are never updated
 #   in alternation.
@@ -296,9 +299,11 @@ save(fig, "gan_ring8_coverage.png")
 # ## 6 Appendix: frequently asked questions ("6.附录：常见问题")
 #
 # - **"6.1 变分自编码器（VAE）与生成对抗网络（GAN）的区别"**: encoder/decoder vs generator/discriminator,
-#   likelihood bound vs adversarial game. *Correction*: the claim that GANs readily generate **discrete**
-#   data is misleading. G's output must be differentiable for D's gradient to reach it, so discrete data
-#   (text, tokens) needs extra machinery such as Gumbel-softmax or policy gradients.
+#   likelihood bound vs adversarial game. *Correction*: the document says the VAE generates continuous data
+#   and the GAN continuous **and discrete** data. That is the wrong way round. G's output must be
+#   differentiable for D's gradient to reach it, so discrete data needs extra machinery such as
+#   Gumbel-softmax or REINFORCE. A VAE handles discrete x directly, with a Bernoulli or categorical
+#   likelihood (the library's default for MNIST is Bernoulli).
 # - **"6.2 … 与自编码器（Autoencoder）的区别"**: a plain autoencoder minimises reconstruction error
 #   and has no prior over its codes, so decoding random codes does not give data. Notebook 002 shows this
 #   with the library's `Autoencoder`.

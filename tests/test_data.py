@@ -138,7 +138,7 @@ def test_resize_and_channel_conversion():
 def test_too_few_images_for_the_batch():
     from vae_gan_tf.data.pipeline import make_datasets
 
-    with pytest.raises(UserError, match="fewer than train.batch_size=4096"):
+    with pytest.raises(UserError, match="fewer than the 4096 one step needs"):
         make_datasets(load_config(None, ["data.source=digits", "model.conv_filters=[8]", "train.batch_size=4096"]))
 
 
