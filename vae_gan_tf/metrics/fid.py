@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vae_gan_tf.metrics.arrays import feature_matrix
+
 
 def _as_vector(value, name: str) -> np.ndarray:
     array = np.atleast_1d(np.asarray(value, np.float64))
@@ -70,13 +72,7 @@ def feature_statistics(feats) -> tuple[np.ndarray, np.ndarray]:
 
     μ = (1/n) Σ_i x_i,  Σ = (1/(n − 1)) Σ_i (x_i − μ)(x_i − μ)ᵀ  (unbiased, as in the reference code).
     """
-    feats = np.asarray(feats, np.float64)
-    if feats.ndim != 2:
-        raise ValueError(f"features must have shape (n, d), got {feats.shape}")
-    if feats.shape[0] < 2 or feats.shape[1] < 1:
-        raise ValueError(f"features need at least 2 samples and 1 dimension, got shape {feats.shape}")
-    if not np.all(np.isfinite(feats)):
-        raise ValueError("features contain NaN or infinite values")
+    feats = feature_matrix(feats, "features", min_rows=2)
     mean = feats.mean(axis=0)
     centered = feats - mean
     covariance = centered.T @ centered / (feats.shape[0] - 1)

@@ -9,14 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _as_features(value, name: str) -> np.ndarray:
-    array = np.asarray(value, np.float64)
-    if array.ndim != 2 or array.shape[0] < 2 or array.shape[1] < 1:
-        raise ValueError(f"{name} must have shape (n, d) with n >= 2 and d >= 1, got {np.shape(value)}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return array
+from vae_gan_tf.metrics.arrays import feature_matrix, same_dimension
 
 
 def _polynomial_mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
@@ -42,10 +35,9 @@ def kid_from_features(feats_a, feats_b, subsets: int = 100, subset_size: int = 1
     k(x, y) = (xᵀy / d + 1)³. The std is the population std (ddof=0) over subsets. The estimate is
     unbiased, so it can be slightly negative when both sets come from one distribution.
     """
-    feats_a = _as_features(feats_a, "feats_a")
-    feats_b = _as_features(feats_b, "feats_b")
-    if feats_a.shape[1] != feats_b.shape[1]:
-        raise ValueError(f"feature dimensions differ: {feats_a.shape[1]} and {feats_b.shape[1]}")
+    feats_a = feature_matrix(feats_a, "feats_a", min_rows=2)
+    feats_b = feature_matrix(feats_b, "feats_b", min_rows=2)
+    same_dimension(feats_a, feats_b, ("feats_a", "feats_b"))
     if int(subsets) != subsets or subsets < 1:
         raise ValueError(f"subsets must be a positive integer, got {subsets}")
     if int(subset_size) != subset_size or subset_size < 2:

@@ -16,23 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from vae_gan_tf.metrics.arrays import feature_matrix, same_dimension
+
 CHUNK_SIZE = 512
 
 
-def _as_features(value, name: str) -> np.ndarray:
-    array = np.asarray(value, np.float64)
-    if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] < 1:
-        raise ValueError(f"{name} must have shape (n, d) with n >= 1 and d >= 1, got {np.shape(value)}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return array
-
-
 def _check_inputs(real_feats, fake_feats, k, chunk_size, fake_needs_k: bool):
-    real = _as_features(real_feats, "real_feats")
-    fake = _as_features(fake_feats, "fake_feats")
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(f"feature dimensions differ: real {real.shape[1]}, fake {fake.shape[1]}")
+    real = feature_matrix(real_feats, "real_feats")
+    fake = feature_matrix(fake_feats, "fake_feats")
+    same_dimension(real, fake, ("real", "fake"))
     if int(k) != k or k < 1:
         raise ValueError(f"k must be a positive integer, got {k}")
     if int(chunk_size) != chunk_size or chunk_size < 1:
