@@ -65,7 +65,7 @@ def main(argv=None):
     model.compile(optimizer=keras.optimizers.Adam(args.learning_rate))
     model.optimizer.build(model.trainable_variables)
     steps = len(train) // args.batch
-    dataset = batched(train, args.batch, shuffle_buffer=len(train), seed=args.seed,
+    dataset = batched(train, args.batch, shuffle=True, seed=args.seed,
                       dynamic_binarization=True, repeat=True)
 
     budget = args.minutes * 60.0

@@ -148,9 +148,11 @@ def elbo_monte_carlo(q_mean, q_var):
 
 shifts = np.linspace(-1.5, 1.5, 13)
 elbos, errors = np.array([elbo_monte_carlo(post_mean + [s, 0.0], post_var) for s in shifts]).T
-gaps = np.array([F.kl_diagonal_gaussians(post_mean + [s, 0.0], post_var, post_mean, post_var) for s in shifts])
+gaps = np.array([F.kl_diagonal_gaussians(post_mean + [s, 0.0], post_var, post_mean, post_var)
+                 for s in shifts])
 print(f"log p(x) (exact)            = {log_px:.4f}")
-print(f"ELBO at the true posterior  = {elbos[len(shifts) // 2]:.4f} ± {errors[len(shifts) // 2]:.4f} (Monte Carlo s.e.)")
+middle = len(shifts) // 2
+print(f"ELBO at the true posterior  = {elbos[middle]:.4f} ± {errors[middle]:.4f} (Monte Carlo s.e.)")
 print("ELBO + KL(q‖p(z|x)) − log p(x), in standard errors:", np.round((elbos + gaps - log_px) / errors, 1))
 assert np.all(elbos <= log_px + 4 * errors), "the ELBO must not exceed log p(x)"
 
@@ -225,7 +227,8 @@ print({k: round(v[-1], 2) for k, v in history.items()})
 
 # %%
 z_prior = np.random.default_rng(1).standard_normal((64, 2)).astype(np.float32)
-save_image_grid(vae.generate(z_prior).numpy(), OUT / "vae_samples.png", title="VAE: decoder mean for z ~ N(0, I)")
+save_image_grid(vae.generate(z_prior).numpy(), OUT / "vae_samples.png",
+                title="VAE: decoder mean for z ~ N(0, I)")
 show_png(OUT / "vae_samples.png")
 
 mean_val = np.asarray(vae.encode(mnist.validation_images)[0])
@@ -274,7 +277,8 @@ gan_history = read_history(gan_run / "history.csv")
 # The run folder's model.keras reloads with its optimizers (the registry import above registered the classes).
 gan = keras.models.load_model(gan_run / "model.keras")
 means, std = mixture("ring8")
-samples = gan.generate(np.random.default_rng(2).standard_normal((2500, gan.latent_dim)).astype(np.float32)).numpy()
+z_eval = np.random.default_rng(2).standard_normal((2500, gan.latent_dim)).astype(np.float32)
+samples = gan.generate(z_eval).numpy()
 captured, high_quality = mode_coverage(samples, means, std)
 save_scatter(samples, OUT / "gan_ring8_samples.png", means,
              title=f"GAN on ring8: {captured}/8 modes, {100 * high_quality:.1f}% within 3 std")
@@ -282,7 +286,8 @@ show_png(OUT / "gan_ring8_samples.png")
 fig, ax = plt.subplots(figsize=(5, 3))
 epochs = np.arange(1, len(gan_history["modes_captured"]) + 1)
 ax.plot(epochs, gan_history["modes_captured"], "o-", label="modes captured (of 8)")
-ax.plot(epochs, 8 * np.asarray(gan_history["high_quality_fraction"]), "s--", label="8 × high-quality fraction")
+ax.plot(epochs, 8 * np.asarray(gan_history["high_quality_fraction"]), "s--",
+        label="8 × high-quality fraction")
 ax.set_xlabel("epoch")
 ax.legend(fontsize=8)
 save(fig, "gan_ring8_coverage.png")
@@ -304,22 +309,25 @@ save(fig, "gan_ring8_coverage.png")
 #   differentiable for D's gradient to reach it, so discrete data needs extra machinery such as
 #   Gumbel-softmax or REINFORCE. A VAE handles discrete x directly, with a Bernoulli or categorical
 #   likelihood (the library's default for MNIST is Bernoulli).
-# - **"6.2 … 与自编码器（Autoencoder）的区别"**: a plain autoencoder minimises reconstruction error
-#   and has no prior over its codes, so decoding random codes does not give data. Notebook 002 shows this
-#   with the library's `Autoencoder`.
+# - **"6.2 … 与自编码器（Autoencoder）的区别"**: a plain autoencoder minimises the reconstruction error
+#   between x and D(E(x)) (not "the difference between the encoder and the decoder", as the document
+#   says) and has no prior over its codes, so decoding random codes does not give data. Notebook 002
+#   shows this with the library's `Autoencoder`.
 # - **"6.3 … 与深度生成对抗网络（D-GAN）的区别"**: "D-GAN" is not an established model. The closest
 #   well-known "deep" GAN is DCGAN (Radford et al. 2016), available as `model.architecture=dcgan`
 #   (notebook 002).
 # - **"6.4 … 与自注意力机制（Self-Attention）的结合"** and **"6.5 … 的结合"** (VAE + GAN, e.g. VAE-GAN,
 #   Larsen et al. 2016): ideas only. The library implements neither attention layers nor a VAE-GAN
 #   hybrid.
-# - **"6.6 … 的优缺点对比"**: the VAE has a stable, single objective and gives a likelihood bound per
-#   example, but its samples are blurry. The GAN's samples are sharp, but training is a two-player game
-#   without a likelihood and it can drop modes. The two numbers below come from the two models trained
-#   in this notebook: the VAE's held-out −ELBO in nats, and the GAN's mode coverage. A GAN has nothing
-#   like the first, and a VAE on images has nothing as direct as the second.
+# - **"6.6 … 的优缺点对比"**: *correction*: the document lists training instability as a VAE weakness.
+#   The VAE has a single objective and trains stably, and it gives a likelihood bound per example. Its
+#   weaknesses are blurry samples and posterior collapse. The GAN's samples are sharp, but training is
+#   a two-player game without a likelihood and it can drop modes. The two numbers below come from the two
+#   models trained in this notebook: the VAE's held-out −ELBO in nats, and the GAN's mode coverage. A GAN
+#   has nothing like the first, and a VAE on images has nothing as direct as the second.
 # - "6.7" is cut off in the document.
 
 # %%
 print(f"VAE: held-out −ELBO = {history['val_loss'][-1]:.1f} nats per image (an upper bound on −log p(x))")
-print(f"GAN: {captured}/8 ring8 modes captured, {100 * high_quality:.1f}% of 2,500 samples within 3 std of a mode")
+print(f"GAN: {captured}/8 ring8 modes captured, "
+      f"{100 * high_quality:.1f}% of 2,500 samples within 3 std of a mode")

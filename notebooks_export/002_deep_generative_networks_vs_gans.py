@@ -149,9 +149,11 @@ print("max |library − formula| =", np.abs(library_value - F.autoencoder_object
 # %%
 std = np.sqrt(0.5)
 n_pixels = 28 * 28
-gaussian_nll = L.gaussian_negative_log_likelihood(tf.constant(x_demo, tf.float32), tf.constant(x_hat_demo, tf.float32), std)
+gaussian_nll = L.gaussian_negative_log_likelihood(tf.constant(x_demo, tf.float32),
+                                                  tf.constant(x_hat_demo, tf.float32), std)
 constant = n_pixels * (np.log(std) + 0.5 * np.log(2 * np.pi))
-print("max |(−log N(x; x̂, ½I) − const) − ‖x − x̂‖²| =", np.abs(gaussian_nll.numpy() - constant - library_value).max())
+print("max |(−log N(x; x̂, ½I) − const) − ‖x − x̂‖²| =",
+      np.abs(gaussian_nll.numpy() - constant - library_value).max())
 
 # %% [markdown]
 # ## 1.3.1.3 "Circular" VAEs ("1.3.1.3 循环变分自编码器（Circular Variational Autoencoders, CVAEs）")
@@ -179,7 +181,8 @@ print("max |(−log N(x; x̂, ½I) − const) − ‖x − x̂‖²| =", np.abs(
 # %%
 real_logits, fake_logits = rng.normal(1, 2, 256).astype(np.float32), rng.normal(-1, 2, 256).astype(np.float32)
 bce = keras.losses.BinaryCrossentropy(from_logits=True)
-cross_entropy = (bce(np.ones_like(real_logits), real_logits) + bce(np.zeros_like(fake_logits), fake_logits)).numpy()
+cross_entropy = float(bce(np.ones_like(real_logits), real_logits)
+                      + bce(np.zeros_like(fake_logits), fake_logits))
 d_loss = float(L.minimax_discriminator_loss(tf.constant(real_logits), tf.constant(fake_logits)))
 value = F.gan_value(F.sigmoid(real_logits), F.sigmoid(fake_logits))
 print(f"D's cross-entropy {cross_entropy:.5f} = library d_loss {d_loss:.5f} = −V(D, G) {-value:.5f}")
@@ -192,13 +195,21 @@ print(f"D's cross-entropy {cross_entropy:.5f} = library d_loss {d_loss:.5f} = �
 # images for 28×28 inputs. Building the document's two halves shows it:
 
 # %%
-doc_encoder = keras.Sequential([layers.Input(shape=(28, 28, 1)), layers.Conv2D(64, 3, padding="same", activation="relu"),
-                                layers.MaxPooling2D(pool_size=(2, 2), strides=2),
-                                layers.Conv2D(64, 3, padding="same", activation="relu"), layers.Flatten()])
-doc_decoder = keras.Sequential([layers.Input(shape=(64,)), layers.Dense(7 * 7 * 64, activation="relu"),
-                                layers.Reshape((7, 7, 64)), layers.Conv2DTranspose(64, 3, padding="same", activation="relu"),
-                                layers.UpSampling2D(size=(2, 2)),
-                                layers.Conv2DTranspose(1, 3, padding="same", activation="sigmoid")])
+doc_encoder = keras.Sequential([
+    layers.Input(shape=(28, 28, 1)),
+    layers.Conv2D(64, 3, padding="same", activation="relu"),
+    layers.MaxPooling2D(pool_size=(2, 2), strides=2),
+    layers.Conv2D(64, 3, padding="same", activation="relu"),
+    layers.Flatten(),
+])
+doc_decoder = keras.Sequential([
+    layers.Input(shape=(64,)),
+    layers.Dense(7 * 7 * 64, activation="relu"),
+    layers.Reshape((7, 7, 64)),
+    layers.Conv2DTranspose(64, 3, padding="same", activation="relu"),
+    layers.UpSampling2D(size=(2, 2)),
+    layers.Conv2DTranspose(1, 3, padding="same", activation="sigmoid"),
+])
 print("document: encoder output", doc_encoder.output_shape, "but decoder input", doc_decoder.input_shape,
       "and decoder output", doc_decoder.output_shape)
 
@@ -210,10 +221,12 @@ print("document: encoder output", doc_encoder.output_shape, "but decoder input",
 ae_config = load_config(CONFIGS / "autoencoder_mnist5k.yaml", QUICK_TRAIN if QUICK else ["train.epochs=10"])
 mnist = make_datasets(ae_config)  # pixels in [0, 1]; shared by the autoencoder and the VAE below
 ae, ae_history = fit(ae_config, mnist)
-print("library: encoder", ae.encoder.output_shape, "-> decoder", ae.decoder.input_shape, "->", ae.decoder.output_shape)
+print("library: encoder", ae.encoder.output_shape, "-> decoder", ae.decoder.input_shape, "->",
+      ae.decoder.output_shape)
 print(f"held-out squared error per image: {ae_history['val_loss'][-1]:.2f}")
 held_out = mnist.validation_images[:16]
-save_reconstructions(held_out, ae.decode(ae.encode(held_out)).numpy(), OUT / "autoencoder_reconstructions.png")
+save_reconstructions(held_out, ae.decode(ae.encode(held_out)).numpy(),
+                     OUT / "autoencoder_reconstructions.png")
 show_png(OUT / "autoencoder_reconstructions.png")
 
 # %% [markdown]
@@ -240,12 +253,14 @@ save_reconstructions(held_out, vae.decode(vae.encode(held_out)[0]).numpy(), OUT 
 
 codes = ae.encode(mnist.train_images[:2000]).numpy()
 z_rng = np.random.default_rng(1)
-ae_random = ae.decode((codes.mean(0) + codes.std(0) * z_rng.standard_normal((32, codes.shape[1]))).astype(np.float32))
+fitted_codes = codes.mean(0) + codes.std(0) * z_rng.standard_normal((32, codes.shape[1]))
+ae_random = ae.decode(fitted_codes.astype(np.float32))
 vae_random = vae.generate(z_rng.standard_normal((32, vae.latent_dim)).astype(np.float32))
 fig, axes = plt.subplots(1, 2, figsize=(10, 2.8))
 for ax, images, title in ((axes[0], ae_random, "autoencoder: decoded random codes"),
                           (axes[1], vae_random, "VAE: decoded z ~ N(0, I)")):
-    grid = np.clip(np.asarray(images), 0, 1).reshape(4, 8, 28, 28).transpose(0, 2, 1, 3).reshape(4 * 28, 8 * 28)
+    tiles = np.clip(np.asarray(images), 0, 1).reshape(4, 8, 28, 28)
+    grid = tiles.transpose(0, 2, 1, 3).reshape(4 * 28, 8 * 28)
     ax.imshow(grid, cmap="gray", vmin=0, vmax=1)
     ax.set_title(title, fontsize=10)
     ax.axis("off")
@@ -270,8 +285,11 @@ save(fig, "autoencoder_vs_vae_random_codes.png")
 # trained with `train_run`, which writes a sample grid per epoch.
 
 # %%
-dcgan_overrides = (["train.epochs=2", "train.steps_per_epoch=3", "train.batch_size=16", "train.sample_count=16"]
-                   if QUICK else ["train.epochs=8"])
+if QUICK:
+    dcgan_overrides = ["train.epochs=2", "train.steps_per_epoch=3", "train.batch_size=16",
+                       "train.sample_count=16", "data.validation_split=0.02"]
+else:
+    dcgan_overrides = ["train.epochs=15"]
 dcgan_config = load_config(CONFIGS / "dcgan_mnist.yaml", dcgan_overrides)
 dcgan_run = fresh_run_dir("dcgan_mnist")
 dcgan_metrics = train_run(dcgan_config, dcgan_run, verbose=0)
@@ -304,6 +322,7 @@ show_png(dcgan_run / "curves.png")
 #   but harder-to-train adversarial samples (DCGAN).
 
 # %%
+final = dcgan_metrics["final"]
 print(f"autoencoder held-out squared error {ae_history['val_loss'][-1]:.2f}; "
       f"VAE held-out −ELBO {vae_history['val_loss'][-1]:.1f} nats; "
-      f"DCGAN final D(real) {dcgan_metrics['final']['d_real']:.2f}, D(fake) {dcgan_metrics['final']['d_fake']:.2f}")
+      f"DCGAN final D(real) {final['d_real']:.2f}, D(fake) {final['d_fake']:.2f}")

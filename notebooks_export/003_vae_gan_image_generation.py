@@ -10,8 +10,8 @@
 # Run it from the repository root:
 #
 # ```bash
-# python notebooks_export/003_vae_gan_image_generation.py --quick   # a few training steps, well under a minute
-# python notebooks_export/003_vae_gan_image_generation.py           # full settings, a few minutes on 2 CPU cores
+# python notebooks_export/003_vae_gan_image_generation.py --quick   # a few steps, well under a minute
+# python notebooks_export/003_vae_gan_image_generation.py           # full settings, a few minutes
 # ```
 #
 # Everything it writes (PNGs) goes to `notebooks_export/_out/003/`.
@@ -75,7 +75,8 @@ def show_png(path):
         print("see", path)
 
 
-QUICK_TRAIN = ["train.epochs=2", "train.steps_per_epoch=3", "train.batch_size=32", "data.validation_split=0.02"]
+QUICK_TRAIN = ["train.epochs=2", "train.steps_per_epoch=3", "train.batch_size=32",
+               "data.validation_split=0.02"]
 
 # %% [markdown]
 # ## 1 Background ("1.背景介绍")
@@ -171,10 +172,10 @@ print(format_table(mine))
 print(f"\n{sum(r.passed for r in mine)} of {len(mine)} rows pass")
 
 # %% [markdown]
-# The same two facts drawn on a 1-D example, by quadrature (`formulas.value_by_quadrature`), with p_data
-# = N(0, 1) and generators p_g = N(μ, 1.5²). Left: for a fixed G, perturbing D away from D* only
-# *lowers* V, so D* is a maximum. Right: C(G) = max_D V(D, G) = −log 4 + 2·JSD is smallest when
-# p_g is closest to p_data.
+# The same two facts drawn on a 1-D example, by quadrature (`formulas.value_by_quadrature`), with
+# p_data = N(0, 1). Left: for a fixed generator p_g = N(1, 1.5²), perturbing D away from D* only *lowers*
+# V, so D* is a maximum. Right: over generators p_g = N(μ, 1), C(G) = max_D V(D, G) = −log 4 + 2·JSD is
+# smallest, −log 4, at p_g = p_data (μ = 0).
 
 # %%
 grid = np.linspace(-15, 15, 30001)
@@ -188,10 +189,11 @@ def normal_pdf(t, mean, std):
 p_data, p_g = normal_pdf(grid, 0.0, 1.0), normal_pdf(grid, 1.0, 1.5)
 d_star = F.optimal_discriminator(p_data, p_g)
 deltas = np.linspace(-0.9, 0.9, 37)
-values = [F.value_by_quadrature(p_data, p_g, np.clip(d_star + d * d_star * (1 - d_star), 1e-12, 1 - 1e-12), dx)
-          for d in deltas]
+values = [F.value_by_quadrature(p_data, p_g, np.clip(d_star + d * d_star * (1 - d_star), 1e-12, 1 - 1e-12),
+                                dx) for d in deltas]
 mus = np.linspace(-3, 3, 25)
-criterion = [F.virtual_training_criterion(F.jensen_shannon_divergence(p_data, normal_pdf(grid, m, 1.0), dx)) for m in mus]
+criterion = [F.virtual_training_criterion(F.jensen_shannon_divergence(p_data, normal_pdf(grid, m, 1.0), dx))
+             for m in mus]
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 axes[0].plot(deltas, values)
@@ -216,7 +218,8 @@ save(fig, "gan_value_min_max.png")
 
 # %%
 logit = tf.Variable(np.linspace(-8, 8, 161).astype(np.float32))
-with tf.GradientTape(persistent=True) as tape:  # each loss is a batch mean: scale by n for per-example gradients
+# Each loss is a batch mean, so scaling by n gives per-example gradients.
+with tf.GradientTape(persistent=True) as tape:
     saturating = L.minimax_generator_loss(logit) * 161
     nonsaturating = L.nonsaturating_generator_loss(logit) * 161
 grad_sat, grad_ns = tape.gradient(saturating, logit).numpy(), tape.gradient(nonsaturating, logit).numpy()
@@ -281,8 +284,8 @@ save_curves(vae_history, OUT / "vae_curves.png")
 # We continue training the GAN from 3.1 with `fit`, which runs exactly those steps:
 
 # %%
-gan_history = gan.fit(mnist_gan.train, epochs=gan_config.train.epochs, steps_per_epoch=mnist_gan.steps_per_epoch,
-                      verbose=0, shuffle=False).history
+gan_history = gan.fit(mnist_gan.train, epochs=gan_config.train.epochs,
+                      steps_per_epoch=mnist_gan.steps_per_epoch, verbose=0, shuffle=False).history
 print({k: round(v[-1], 3) for k, v in gan_history.items()})
 z = np.random.default_rng(2).standard_normal((64, gan.latent_dim)).astype(np.float32)
 save_image_grid(gan.generate(z).numpy(), OUT / "gan_samples.png", pixel_range=(-1.0, 1.0),

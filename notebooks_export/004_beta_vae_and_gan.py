@@ -130,7 +130,8 @@ def fit(config, data):
 rng = np.random.default_rng(0)
 reconstruction, kl = rng.uniform(50, 200, 64), rng.uniform(0, 30, 64)
 for beta in (1.0, 4.0):
-    library = L.negative_elbo(tf.constant(reconstruction, tf.float32), tf.constant(kl, tf.float32), beta).numpy()
+    library = L.negative_elbo(tf.constant(reconstruction, tf.float32), tf.constant(kl, tf.float32),
+                              beta).numpy()
     reference = -F.beta_vae_objective(-reconstruction, kl, beta)
     print(f"beta {beta}: max |library − document's formula| = {np.abs(library - reference).max():.2e}")
 
@@ -157,7 +158,8 @@ save(fig, "kl_weight_schedule.png")
 
 # %%
 if QUICK:
-    vae_train = ["train.epochs=2", "train.steps_per_epoch=3", "train.batch_size=32", "data.validation_split=0.02"]
+    vae_train = ["train.epochs=2", "train.steps_per_epoch=3", "train.batch_size=32",
+                 "data.validation_split=0.02"]
 else:
     vae_train = ["train.epochs=10", "model.kl_warmup_steps=200"]
 betas = [1.0, 4.0]
@@ -177,7 +179,8 @@ for beta in betas:
 fig, ax = plt.subplots(figsize=(5, 3.2))
 width = 0.35
 positions = np.arange(len(betas))
-ax.bar(positions - width / 2, [histories[b]["val_reconstruction"][-1] for b in betas], width, label="reconstruction")
+ax.bar(positions - width / 2, [histories[b]["val_reconstruction"][-1] for b in betas], width,
+       label="reconstruction")
 ax.bar(positions + width / 2, [histories[b]["val_kl"][-1] for b in betas], width, label="KL(q ‖ p)")
 ax.set_xticks(positions, [f"beta = {b:g}" for b in betas])
 ax.set_ylabel("nats per held-out image")
@@ -220,15 +223,17 @@ for loss in ("minimax", "nonsaturating"):
 # WGAN-GP: gan_ring8.yaml's keys, minus the GAN-only `loss`, plus model.name=wgan.
 wgan_config = load_config(None, [
     "data.source=ring8", "data.validation_split=0.0", "model.name=wgan", "model.architecture=mlp",
-    "model.latent_dim=2", "model.generator_units=[256, 256, 256]", "model.discriminator_units=[256, 256, 256]",
-    "model.output_activation=linear", "train.batch_size=256", "train.steps_per_epoch=200"] + wgan_train)
+    "model.latent_dim=2", "model.generator_units=[256, 256, 256]",
+    "model.discriminator_units=[256, 256, 256]", "model.output_activation=linear",
+    "train.batch_size=256", "train.steps_per_epoch=200"] + wgan_train)
 wgan_run = fresh_run_dir("wgan_gp_ring8")
 wgan_metrics = train_run(wgan_config, wgan_run, verbose=0)
 wgan = keras.models.load_model(wgan_run / "model.keras")
 gan_samples["wgan-gp"] = wgan.generate(z_eval).numpy()
 coverage["wgan-gp"] = mode_coverage(gan_samples["wgan-gp"], means, std)
 for name, (captured, quality) in coverage.items():
-    print(f"{name:14s}: {captured}/8 modes captured, {100 * quality:5.1f}% of 2,500 samples within 3 std of a mode")
+    print(f"{name:14s}: {captured}/8 modes captured, "
+          f"{100 * quality:5.1f}% of 2,500 samples within 3 std of a mode")
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
@@ -238,7 +243,8 @@ for ax, (name, points) in zip(axes, gan_samples.items()):
     ax.set_xlim(-2, 2)
     ax.set_ylim(-2, 2)
     ax.set_aspect("equal")
-    ax.set_title(f"{name}: {coverage[name][0]}/8 modes, {100 * coverage[name][1]:.0f}% high quality", fontsize=10)
+    captured, quality = coverage[name]
+    ax.set_title(f"{name}: {captured}/8 modes, {100 * quality:.0f}% high quality", fontsize=10)
 save(fig, "gan_objectives_ring8.png")
 history = read_history(wgan_run / "history.csv")
 print("WGAN-GP critic's Wasserstein estimate by epoch:", np.round(history["wasserstein_estimate"], 3))
@@ -320,7 +326,8 @@ save_scatter(gan_samples["nonsaturating"], OUT / "gan_nonsaturating_ring8.png", 
 fig, ax = plt.subplots(figsize=(6, 3.2))
 for i, beta in enumerate(betas):
     mean, log_var = (t.numpy() for t in vaes[beta].encode(mnist.validation_images))
-    per_dim = L.kl_divergence_normal(mean[..., None], log_var[..., None]).numpy().mean(axis=0)  # (latent_dim,)
+    # KL of each latent dimension on its own, averaged over the held-out digits: shape (latent_dim,)
+    per_dim = L.kl_divergence_normal(mean[..., None], log_var[..., None]).numpy().mean(axis=0)
     order = np.argsort(per_dim)[::-1]
     ax.bar(np.arange(len(per_dim)) + (i - 0.5) * 0.4, per_dim[order], 0.4, label=f"beta = {beta:g}")
     print(f"beta {beta:g}: {int(np.sum(per_dim > 0.1))} of {len(per_dim)} latent dimensions active; "

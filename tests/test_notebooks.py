@@ -38,7 +38,7 @@ def test_one_notebook_per_document_in_percent_format():
         markdown = markdown_cells(text)
         assert len(markdown) >= 5, f"{path.name}: expected a markdown cell per section"
         titled = [body for body in markdown if CJK.search(body)]
-        assert len(titled) >= 4, f"{path.name}: markdown cells should quote the document's Chinese section titles"
+        assert len(titled) >= 4, f"{path.name}: markdown cells should quote the Chinese section titles"
         assert "parse_known_args" in text and "--quick" in text
 
 

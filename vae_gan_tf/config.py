@@ -44,7 +44,6 @@ class DataConfig:
     scale: Literal["unit", "symmetric"] = "unit"  # pixels in [0, 1] or [-1, 1]
     binarize: bool = False  # dynamic binarization: x ~ Bernoulli(pixel) at every draw
     validation_split: float = 0.1  # held-out fraction (taken before shuffling, reproducibly)
-    shuffle_buffer: int = 10000
 
 
 @dataclass
@@ -138,6 +137,8 @@ class TrainConfig:
     checkpoint_every_steps: Optional[int] = None  # BackupAndRestore frequency; null: every epoch
     sample_count: int = 64  # images in each per-epoch sample grid
     time_budget_minutes: Optional[float] = None  # stop after this much training time (equal-CPU comparisons)
+    strategy: Literal["auto", "default", "one_device", "mirrored"] = "auto"  # distribute.py
+    logical_cpus: Optional[int] = None  # split the CPU into N logical devices (Mirrored on a laptop / in tests)
 
 
 # model.name -> config dataclass. The model classes themselves are looked up in
@@ -263,7 +264,6 @@ def check_values(config: Config) -> None:
         "train.batch_size": t.batch_size,
         "train.sample_count": t.sample_count,
         "model.latent_dim": m.latent_dim,
-        "data.shuffle_buffer": d.shuffle_buffer,
     }
     if isinstance(m, AdversarialConfig):
         positive["model.d_steps"] = m.d_steps
@@ -275,6 +275,8 @@ def check_values(config: Config) -> None:
                        "data.image_size": d.image_size}.items():
         if value is not None and value < 1:
             raise UserError(f"{key} must be at least 1 or null, got {value}")
+    if t.logical_cpus is not None and t.logical_cpus < 1:
+        raise UserError(f"train.logical_cpus must be at least 1 or null, got {t.logical_cpus}")
     if t.time_budget_minutes is not None and not t.time_budget_minutes > 0:
         raise UserError(f"train.time_budget_minutes must be positive or null, got {t.time_budget_minutes}")
     if not t.learning_rate > 0:

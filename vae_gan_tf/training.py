@@ -30,6 +30,7 @@ from vae_gan_tf.callbacks import (DiscriminatorCollapseWarning, EpochTimer, Mode
 from vae_gan_tf.config import TOY_SOURCES, Config, dump_config, images_per_step
 from vae_gan_tf.data.pipeline import make_datasets, train_stream
 from vae_gan_tf.data.toy2d import mixture
+from vae_gan_tf.distribute import check_batch, make_strategy
 from vae_gan_tf.errors import UserError
 from vae_gan_tf.export import export_saved_model
 from vae_gan_tf.models.registry import build_model, compile_model
@@ -101,12 +102,16 @@ def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: Ep
 def train_run(config: Config, run_dir: Path, resume: bool = False, verbose="auto") -> dict:
     """Train ``config`` into ``run_dir`` (resuming from its checkpoints when ``resume``); return metrics."""
     run_dir = Path(run_dir)
+    strategy = make_strategy(config.train)  # first: logical devices must be set before TF initialises
+    check_batch(config, strategy)
+    replicas = strategy.num_replicas_in_sync
     keras.utils.set_random_seed(config.train.seed)
-    data = make_datasets(config)
-    model = compile_model(build_model(config, data.image_shape), config)
+    data = make_datasets(config, replicas)
+    with strategy.scope():  # models, optimizers and metrics are created under the strategy
+        model = compile_model(build_model(config, data.image_shape), config)
     epochs_done = check_checkpoint(model, run_dir / "checkpoints") if resume else 0
     if epochs_done:  # continue the data stream where the interrupted run left it
-        data.train = train_stream(config, data.train_images, data.steps_per_epoch, start_epoch=epochs_done)
+        data.train = train_stream(config, data.train_images, data.steps_per_epoch, epochs_done, replicas)
     if epochs_done >= config.train.epochs and (run_dir / "model.keras").exists():
         raise UserError(f"run {run_dir} has finished all {epochs_done} epochs; raise the count to continue, "
                         f"e.g. --resume --epochs {epochs_done + 10}")

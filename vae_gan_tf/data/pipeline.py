@@ -1,8 +1,8 @@
 """From a ``DataConfig`` to ``tf.data`` pipelines.
 
-The order follows the tf.data performance guide and what was measured here (KERAS3_FACTS.md, tf.data):
-``from_tensor_slices -> cache -> shuffle(seed) -> [binarize] -> batch(drop_remainder=True) -> prefetch``.
-``drop_remainder`` keeps every replica's batch non-empty under ``tf.distribute``.
+Each pass over the training images is a stateless random permutation of their indices; batches of
+indices gather the images from memory, then ``[binarize] -> prefetch``. ``drop_remainder`` keeps
+every replica's batch non-empty under ``tf.distribute``.
 """
 
 from __future__ import annotations
@@ -58,11 +58,12 @@ def scale_images(images: np.ndarray, scale: str) -> np.ndarray:
     return images if scale == "unit" else images * 2.0 - 1.0
 
 
-def binarize(image: tf.Tensor, seed: int, index: tf.Tensor) -> tf.Tensor:
+def binarize(images: tf.Tensor, seed: int, index: tf.Tensor) -> tf.Tensor:
     """Dynamic binarization (Salakhutdinov & Murray 2008): x_b ~ Bernoulli(x), drawn anew for every
-    element of the stream; the draw is a function of (seed, element index), so it survives a resume."""
-    noise = tf.random.stateless_uniform(tf.shape(image), seed=tf.stack([tf.cast(seed, tf.int64), index]))
-    return tf.cast(noise < image, image.dtype)
+    batch of the stream; the draw is a function of (seed, index of the batch's first element), so it
+    survives a resume."""
+    noise = tf.random.stateless_uniform(tf.shape(images), seed=tf.stack([tf.cast(seed, tf.int64), index]))
+    return tf.cast(noise < images, images.dtype)
 
 
 def split_validation(n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -76,37 +77,70 @@ def split_validation(n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     return order[n_val:], order[:n_val]
 
 
-def batched(images: np.ndarray, batch_size: int, *, shuffle_buffer: int = 0, seed: int = 0,
-            dynamic_binarization: bool = False, repeat: bool = False, skip_batches: int = 0) -> tf.data.Dataset:
-    """A dataset of full batches of ``images``; reshuffled every pass when ``shuffle_buffer``.
+def interleave_for_replicas(batch: tf.Tensor, chunks: int, replicas: int) -> tf.Tensor:
+    """Reorder a step's rows from [chunk][replica][row] to [replica][chunk][row].
 
-    ``repeat`` makes it endless, for ``fit(steps_per_epoch=...)`` where an epoch is a step count.
-    ``skip_batches`` starts the stream where a run that already took that many batches stands: the
-    shuffle order is a function of the seed and the pass, so a resumed run sees the batches the
-    uninterrupted run would have seen.
+    ``tf.distribute`` gives replica r the r-th contiguous block of the global batch, and a GAN's
+    ``train_step`` splits its block into ``d_steps`` chunks. After this reordering, chunk i on every
+    replica holds the rows that chunk i holds on one device, so any replica count trains identically.
     """
-    ds = tf.data.Dataset.from_tensor_slices(images).cache()
-    if shuffle_buffer:
-        ds = ds.shuffle(min(shuffle_buffer, len(images)), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-    ds = ds.enumerate().skip(skip_batches * batch_size)
+    shape = tf.shape(batch)
+    per = shape[0] // (chunks * replicas)
+    grid = tf.reshape(batch, tf.concat([[chunks, replicas, per], shape[1:]], 0))
+    order = tf.concat([[1, 0, 2], tf.range(3, tf.rank(grid))], 0)
+    return tf.reshape(tf.transpose(grid, order), shape)
+
+
+def batched(images: np.ndarray, batch_size: int, *, shuffle: bool = False, seed: int = 0,
+            dynamic_binarization: bool = False, repeat: bool = False, skip_batches: int = 0,
+            chunks: int = 1, replicas: int = 1) -> tf.data.Dataset:
+    """A dataset of full batches of ``images``; with ``shuffle``, every pass is a new random permutation.
+
+    Pass p is permuted by ``stateless_shuffle`` with the seed (``seed``, p), so the order is a function
+    of the pass alone: neither the number of iterators made over the dataset (``tf.distribute`` and
+    Keras make more than one) nor a restart changes it. ``repeat`` makes the stream endless, for
+    ``fit(steps_per_epoch=...)``. ``skip_batches`` starts the stream where a run that already took that
+    many batches stands, so a resumed run sees the batches the uninterrupted one would have.
+    ``chunks`` > 1 with ``replicas`` > 1 applies :func:`interleave_for_replicas`. The auto-shard policy
+    is DATA: the data is in memory, so every worker builds the same stream and keeps its share of each
+    batch (KERAS3_FACTS.md, tf.distribute).
+    """
+    n = len(images)
+    pixels = tf.constant(images)
+    first_element = skip_batches * batch_size
+    first_pass = first_element // n
+
+    def pass_order(index):
+        order = tf.range(n, dtype=tf.int64)
+        if shuffle:
+            order = tf.random.experimental.stateless_shuffle(order, seed=tf.stack([tf.constant(seed, tf.int64), index]))
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    passes = tf.data.Dataset.range(first_pass, 2**62 if repeat else first_pass + 1)
+    ds = passes.flat_map(pass_order).enumerate(start=first_pass * n).skip(first_element - first_pass * n)
+    ds = ds.batch(batch_size, drop_remainder=True)
     if dynamic_binarization:
-        ds = ds.map(lambda i, x: binarize(x, seed, i), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda i, rows: binarize(tf.gather(pixels, rows), seed, i[0]), num_parallel_calls=tf.data.AUTOTUNE)
     else:
-        ds = ds.map(lambda i, x: x)
-    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+        ds = ds.map(lambda i, rows: tf.gather(pixels, rows), num_parallel_calls=tf.data.AUTOTUNE)
+    if chunks > 1 and replicas > 1:
+        ds = ds.map(lambda b: interleave_for_replicas(b, chunks, replicas))
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
-def train_stream(config: Config, train_images: np.ndarray, steps_per_epoch: int, start_epoch: int = 0):
+def train_stream(config: Config, train_images: np.ndarray, steps_per_epoch: int, start_epoch: int = 0,
+                 replicas: int = 1):
     """The endless, shuffled training batches, positioned after ``start_epoch`` epochs (for a resume)."""
-    return batched(train_images, images_per_step(config), shuffle_buffer=config.data.shuffle_buffer,
+    return batched(train_images, images_per_step(config), shuffle=True,
                    seed=config.train.seed, dynamic_binarization=config.data.binarize, repeat=True,
-                   skip_batches=start_epoch * steps_per_epoch)
+                   skip_batches=start_epoch * steps_per_epoch, chunks=getattr(config.model, "d_steps", 1),
+                   replicas=replicas)
 
 
-def make_datasets(config: Config) -> DataBundle:
-    """Load ``config.data.source`` and build the train and validation pipelines."""
+def make_datasets(config: Config, replicas: int = 1) -> DataBundle:
+    """Load ``config.data.source`` and build the train and validation pipelines for ``replicas``."""
     d, t = config.data, config.train
     arrays = load_source(d.source, "train", d.image_size)
     images = prepare_images(arrays, config)
@@ -125,7 +159,7 @@ def make_datasets(config: Config) -> DataBundle:
     steps = len(train_idx) // batch
     if t.steps_per_epoch is not None:
         steps = min(steps, t.steps_per_epoch)
-    train_ds = train_stream(config, train_images, steps)
+    train_ds = train_stream(config, train_images, steps, replicas=replicas)
     val_ds = None
     if val_images is not None and len(val_images) >= batch:
         val_ds = batched(val_images, batch)

@@ -17,12 +17,25 @@ def scale_for_replicas(loss: tf.Tensor) -> tf.Tensor:
     return loss / tf.cast(tf.distribute.get_strategy().num_replicas_in_sync, loss.dtype)
 
 
+def in_cross_replica_context(update) -> None:
+    """Run ``update()`` (which assigns mirrored variables from mirrored values, e.g. an EMA or weight
+    clipping) once in cross-replica context: a plain ``assign`` from replica context is refused for
+    variables without an aggregation. Without a strategy it simply calls ``update()``."""
+    context = tf.distribute.get_replica_context()
+    if context is None or not tf.distribute.has_strategy():
+        update()
+    else:
+        context.merge_call(lambda strategy: update())
+
+
 class GenerativeModel(keras.Model):
     """A ``keras.Model`` with a seeded noise stream that is saved with the weights.
 
-    Noise is ``tf.random.stateless_normal`` with the seed (``seed``, calls so far), the replica id
-    folded in: Keras's ``SeedGenerator`` gives every replica the same draws (KERAS3_FACTS.md), and a
-    counter variable makes an interrupted and resumed run draw the noise an uninterrupted one would.
+    Noise is ``tf.random.stateless_*`` with the seed (``seed``, draws so far); the counter is a
+    variable, so an interrupted and resumed run draws what an uninterrupted one would. Under a
+    distribution strategy each replica draws the noise of the *global* batch and keeps its own slice:
+    Keras's ``SeedGenerator`` would give every replica the same draws (KERAS3_FACTS.md), and this way
+    the numbers are the same for any replica count (1 device or N replicas train identically).
     """
 
     def __init__(self, seed: int = 0, **kwargs):
@@ -32,22 +45,26 @@ class GenerativeModel(keras.Model):
             name="noise_calls", shape=(), dtype="int64", initializer="zeros", trainable=False,
             aggregation="only_first_replica")
 
-    def next_seed(self) -> tf.Tensor:
-        """A fresh stateless seed (shape (2,)): (seed, calls so far), with the replica id folded in."""
+    def _draw(self, sampler, shape, dtype):
         count = self.noise_calls.assign_add(1)
         seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(count, tf.int64)])
         context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
-            seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group)
-        return seed
+        replicas = context.num_replicas_in_sync if context is not None else 1
+        if replicas == 1:
+            return sampler(shape, seed=seed, dtype=dtype)
+        shape = tf.convert_to_tensor(shape, tf.int32)
+        local = shape[0]
+        draws = sampler(tf.concat([[local * replicas], shape[1:]], 0), seed=seed, dtype=dtype)
+        start = tf.cast(context.replica_id_in_sync_group, tf.int32) * local
+        return draws[start:start + local]
 
     def standard_normal(self, shape, dtype=tf.float32) -> tf.Tensor:
-        """ε ~ N(0, I) of ``shape``; a new draw at every call, different on every replica."""
-        return tf.random.stateless_normal(shape, seed=self.next_seed(), dtype=dtype)
+        """ε ~ N(0, I) of ``shape`` (axis 0: this replica's batch); a new draw at every call."""
+        return self._draw(tf.random.stateless_normal, shape, dtype)
 
     def uniform(self, shape, dtype=tf.float32) -> tf.Tensor:
-        """u ~ U[0, 1) of ``shape`` from the same stream."""
-        return tf.random.stateless_uniform(shape, seed=self.next_seed(), dtype=dtype)
+        """u ~ U[0, 1) of ``shape`` (axis 0: this replica's batch) from the same stream."""
+        return self._draw(tf.random.stateless_uniform, shape, dtype)
 
     def build(self, input_shape):
         """The networks are functional models built at construction; this records the input shape."""

@@ -18,7 +18,7 @@ import keras
 import tensorflow as tf
 
 from vae_gan_tf import losses
-from vae_gan_tf.models.base import GenerativeModel, scale_for_replicas
+from vae_gan_tf.models.base import GenerativeModel, in_cross_replica_context, scale_for_replicas
 from vae_gan_tf.nets import generator_discriminator
 
 GAN_LOSSES = {
@@ -44,7 +44,7 @@ class GAN(GenerativeModel):
     def __init__(self, image_shape, architecture="mlp", latent_dim=64, generator_units=(256, 256),
                  discriminator_units=(256, 256), generator_filters=(128, 64), discriminator_filters=(64, 128),
                  output_activation="tanh", d_steps=1, ema_decay=None, loss="nonsaturating", label_smoothing=0.0,
-                 discriminator_batchnorm=True, **kwargs):
+                 critic=False, **kwargs):
         super().__init__(**kwargs)
         self.image_shape = tuple(int(s) for s in image_shape)
         self.architecture = architecture
@@ -60,7 +60,7 @@ class GAN(GenerativeModel):
         self.label_smoothing = float(label_smoothing)
         self.generator, self.discriminator = generator_discriminator(
             self.image_shape, architecture, self.latent_dim, self.generator_units, self.discriminator_units,
-            self.generator_filters, self.discriminator_filters, output_activation, discriminator_batchnorm)
+            self.generator_filters, self.discriminator_filters, output_activation, critic)
         self.ema_generator = None
         if self.ema_decay is not None:
             self.ema_generator = keras.models.clone_model(self.generator)
@@ -158,8 +158,10 @@ class GAN(GenerativeModel):
 
     def update_ema(self):
         """θ_ema ← d·θ_ema + (1 − d)·θ for every generator weight (BatchNorm statistics included)."""
-        if self.ema_generator is None:
-            return
+        if self.ema_generator is not None:
+            in_cross_replica_context(self._assign_ema)
+
+    def _assign_ema(self):
         for average, current in zip(self.ema_generator.weights, self.generator.weights):
             average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * current)
 

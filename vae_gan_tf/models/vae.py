@@ -72,7 +72,7 @@ class VAE(Autoencoder):
         """
         mean, log_var = self.encode(x)
         batch = tf.shape(mean)[0]
-        eps = self.standard_normal(tf.stack([k, batch, self.latent_dim]), mean.dtype)
+        eps = tf.transpose(self.standard_normal(tf.stack([batch, k, self.latent_dim]), mean.dtype), [1, 0, 2])
         z = losses.reparameterize(mean[None], log_var[None], eps)  # (k, batch, latent)
         flat_z = tf.reshape(z, [-1, self.latent_dim])
         logits = self.decoder(flat_z)

@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from vae_gan_tf import losses
+from vae_gan_tf.models.base import in_cross_replica_context
 from vae_gan_tf.models.gan import GAN
 
 
@@ -27,9 +28,7 @@ class WGAN(GAN):
         self.clip_value = float(clip_value)
         kwargs.pop("loss", None)
         kwargs.pop("label_smoothing", None)
-        # No BatchNorm in a gradient-penalty critic (Gulrajani et al. 2017, §4).
-        super().__init__(image_shape, d_steps=d_steps, discriminator_batchnorm=constraint != "gradient_penalty",
-                         **kwargs)
+        super().__init__(image_shape, d_steps=d_steps, critic=True, **kwargs)
 
     @property
     def metric_names(self):
@@ -59,5 +58,8 @@ class WGAN(GAN):
     def after_discriminator_update(self):
         """Weight clipping: every critic weight into [−c, c] after each update (Arjovsky et al. 2017)."""
         if self.constraint == "weight_clipping":
-            for variable in self.discriminator.trainable_variables:
-                variable.assign(tf.clip_by_value(variable, -self.clip_value, self.clip_value))
+            in_cross_replica_context(self._clip_weights)
+
+    def _clip_weights(self):
+        for variable in self.discriminator.trainable_variables:
+            variable.assign(tf.clip_by_value(variable, -self.clip_value, self.clip_value))

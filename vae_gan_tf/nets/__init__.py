@@ -16,10 +16,15 @@ def encoder_decoder(image_shape, architecture, latent_dim, heads, hidden_units, 
 
 
 def generator_discriminator(image_shape, architecture, latent_dim, generator_units, discriminator_units,
-                            generator_filters, discriminator_filters, output_activation, discriminator_batchnorm):
-    """The (generator, discriminator) pair that an adversarial config describes."""
+                            generator_filters, discriminator_filters, output_activation, critic=False):
+    """The (generator, discriminator) pair that an adversarial config describes.
+
+    A Wasserstein ``critic`` has no BatchNorm (Gulrajani et al. 2017, §4) and no output bias: its
+    losses are invariant to a constant shift of f, so that bias would get a zero gradient, which Adam
+    turns into updates driven by rounding noise.
+    """
     if architecture == "dcgan":
         return (dcgan_generator(latent_dim, generator_filters, image_shape, output_activation),
-                dcgan_discriminator(image_shape, discriminator_filters, discriminator_batchnorm))
+                dcgan_discriminator(image_shape, discriminator_filters, batchnorm=not critic, output_bias=not critic))
     return (mlp_generator(latent_dim, generator_units, image_shape, output_activation),
-            mlp_discriminator(image_shape, discriminator_units))
+            mlp_discriminator(image_shape, discriminator_units, output_bias=not critic))

@@ -33,7 +33,7 @@ def dcgan_generator(latent_dim, filters, image_shape, output_activation="tanh", 
     return keras.Model(z, out, name=name)
 
 
-def dcgan_discriminator(image_shape, filters, batchnorm=True, name="discriminator"):
+def dcgan_discriminator(image_shape, filters, batchnorm=True, output_bias=True, name="discriminator"):
     """x -> [Conv2D(f, 5, 2) -> (BN) -> LeakyReLU(0.2)] per filter -> Flatten -> one logit."""
     x = keras.Input(shape=tuple(image_shape), name="x")
     h = x
@@ -43,5 +43,5 @@ def dcgan_discriminator(image_shape, filters, batchnorm=True, name="discriminato
             h = layers.BatchNormalization()(h)
         h = layers.LeakyReLU(0.2)(h)
     h = layers.Flatten()(h)
-    out = layers.Dense(1, dtype="float32", name="logit")(h)
+    out = layers.Dense(1, use_bias=output_bias, dtype="float32", name="logit")(h)
     return keras.Model(x, out, name=name)

@@ -41,12 +41,12 @@ def mlp_generator(latent_dim, hidden_units, output_shape, output_activation="tan
     return keras.Model(z, out, name=name)
 
 
-def mlp_discriminator(input_shape, hidden_units, name="discriminator"):
+def mlp_discriminator(input_shape, hidden_units, output_bias=True, name="discriminator"):
     """x -> LeakyReLU(0.2) dense layers -> one logit (no sigmoid: losses take logits)."""
     x = keras.Input(shape=tuple(input_shape), name="x")
     h = layers.Flatten()(x)
     for i, units in enumerate(hidden_units):
         h = layers.Dense(units, name=f"dense_{i}")(h)
         h = layers.LeakyReLU(0.2)(h)
-    out = layers.Dense(1, dtype="float32", name="logit")(h)
+    out = layers.Dense(1, use_bias=output_bias, dtype="float32", name="logit")(h)
     return keras.Model(x, out, name=name)

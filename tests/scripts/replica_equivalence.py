@@ -1,0 +1,51 @@
+"""Train each family for a few steps on 1 device and on 2 logical CPUs (MirroredStrategy) with the same
+global batch and seeds; print one JSON line per family with the relative weight difference and the
+final metrics of both. Run in its own process: the logical devices must be set before TF starts."""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from vae_gan_tf.distribute import configure_logical_cpus  # noqa: E402
+
+configure_logical_cpus(2)
+tf.config.experimental.enable_op_determinism()
+
+import keras  # noqa: E402
+
+from vae_gan_tf.config import load_config  # noqa: E402
+from vae_gan_tf.data.pipeline import make_datasets  # noqa: E402
+from vae_gan_tf.models.registry import build_model, compile_model  # noqa: E402
+
+MLP_GAN = ["data.scale=symmetric", "model.generator_units=[32]", "model.discriminator_units=[32]", "model.latent_dim=4"]
+FAMILIES = {
+    "vae": ["model.conv_filters=[8]", "model.latent_dim=4"],
+    "gan": ["model.name=gan", *MLP_GAN, "model.d_steps=2", "model.ema_decay=0.9"],
+    "wgan_gp": ["model.name=wgan", *MLP_GAN, "model.d_steps=2"],
+}
+
+
+def train(family, strategy):
+    config = load_config(None, ["data.source=digits", "train.batch_size=32", "train.steps_per_epoch=5",
+                                *FAMILIES[family]])
+    keras.utils.set_random_seed(0)
+    data = make_datasets(config, strategy.num_replicas_in_sync)
+    with strategy.scope():
+        model = compile_model(build_model(config, data.image_shape), config)
+    history = model.fit(data.train, epochs=2, steps_per_epoch=data.steps_per_epoch, verbose=0, shuffle=False)
+    weights = np.concatenate([w.numpy().ravel() for w in model.weights if w.dtype != "int64"])
+    return weights, {k: v[-1] for k, v in history.history.items()}
+
+
+mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+for family in sys.argv[1:] or FAMILIES:
+    one, one_logs = train(family, tf.distribute.get_strategy())
+    two, two_logs = train(family, mirrored)
+    print(json.dumps({"family": family, "replicas": mirrored.num_replicas_in_sync,
+                      "weight_rel_diff": float(np.linalg.norm(one - two) / np.linalg.norm(one)),
+                      "one_device": one_logs, "two_replicas": two_logs}), flush=True)

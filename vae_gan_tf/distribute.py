@@ -1,0 +1,59 @@
+"""The ``tf.distribute`` strategy a config names, and the checks that go with it.
+
+| ``train.strategy`` | strategy |
+|---|---|
+| ``auto``          | MirroredStrategy over the GPUs when more than one is visible, else the default strategy |
+| ``default``       | ``tf.distribute.get_strategy()``: one device, no replication |
+| ``one_device``    | OneDeviceStrategy on the first GPU, or the CPU |
+| ``mirrored``      | MirroredStrategy over all GPUs, or over the logical CPUs (``train.logical_cpus``) |
+
+Multi-worker and TPU strategies are not offered yet: Keras 3.15's ``fit`` needs a workaround under
+MultiWorkerMirroredStrategy (keras-team/keras#20585) and chief-only callbacks, which are not built.
+
+Where the cross-replica reduction happens: Keras's optimizer all-reduces (sums) the gradients inside
+``apply_gradients``; each ``train_step`` divides its per-replica mean loss by the replica count
+(``models/base.py::scale_for_replicas``), so the sum is the gradient of the global-batch mean.
+Metrics (``keras.metrics.Mean``) are reduced by Keras when ``fit`` reads them.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from vae_gan_tf.errors import UserError
+
+
+def configure_logical_cpus(count: int) -> None:
+    """Split the first physical CPU into ``count`` logical devices (before TensorFlow initialises)."""
+    cpus = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError:  # the runtime is initialised: fine if it already has that many
+        have = len(tf.config.list_logical_devices("CPU"))
+        if have != count:
+            raise UserError(f"train.logical_cpus={count} cannot be applied: TensorFlow already runs with {have} "
+                            "logical CPUs in this process; set it in a fresh process") from None
+
+
+def make_strategy(train_config) -> tf.distribute.Strategy:
+    """The strategy of ``train.strategy`` (see the module table). Call before any other TensorFlow work."""
+    name = train_config.strategy
+    if train_config.logical_cpus:
+        configure_logical_cpus(train_config.logical_cpus)
+    gpus = tf.config.list_physical_devices("GPU")
+    if name == "auto":
+        return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "one_device":
+        return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
+    devices = [d.name for d in tf.config.list_logical_devices("GPU" if gpus else "CPU")]  # mirrored
+    return tf.distribute.MirroredStrategy(devices)
+
+
+def check_batch(config, strategy: tf.distribute.Strategy) -> None:
+    """The global batch must split evenly over the replicas."""
+    replicas = strategy.num_replicas_in_sync
+    if config.train.batch_size % replicas:
+        raise UserError(f"train.batch_size={config.train.batch_size} does not split over {replicas} replicas; "
+                        f"use a multiple of {replicas}")
