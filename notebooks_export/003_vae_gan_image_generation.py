@@ -104,7 +104,7 @@ QUICK_TRAIN = ["train.epochs=2", "train.steps_per_epoch=3", "train.batch_size=32
 # (`configs/gan_mnist.yaml`). We check that step c leaves G's weights alone and step f leaves D's alone.
 
 # %%
-gan_config = load_config(CONFIGS / "gan_mnist.yaml", QUICK_TRAIN if QUICK else ["train.epochs=25"])
+gan_config = load_config(CONFIGS / "gan_mnist.yaml", QUICK_TRAIN if QUICK else ["train.epochs=60"])
 mnist_gan = make_datasets(gan_config)  # pixels in [-1, 1] for the tanh generator
 keras.utils.set_random_seed(gan_config.train.seed)
 gan = compile_model(build_model(gan_config, mnist_gan.image_shape), gan_config)

@@ -119,6 +119,9 @@ def batched(images: np.ndarray, batch_size: int, *, shuffle: bool = False, seed:
     passes = tf.data.Dataset.range(first_pass, 2**62 if repeat else first_pass + 1)
     ds = passes.flat_map(pass_order).enumerate(start=first_pass * n).skip(first_element - first_pass * n)
     ds = ds.batch(batch_size, drop_remainder=True)
+    # flat_map hides the size; Keras needs it to iterate a finite (validation) set cleanly.
+    remaining = (n - (first_element - first_pass * n)) // batch_size
+    ds = ds.apply(tf.data.experimental.assert_cardinality(tf.data.INFINITE_CARDINALITY if repeat else remaining))
     if dynamic_binarization:
         ds = ds.map(lambda i, rows: binarize(tf.gather(pixels, rows), seed, i[0]), num_parallel_calls=tf.data.AUTOTUNE)
     else:
