@@ -77,6 +77,20 @@ def test_existing_run_folder_is_never_overwritten_silently(tiny_run, tmp_path):
     assert snapshot(tiny_run) == before
 
 
+def test_overwrite_with_a_bad_new_config_loses_nothing(tiny_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run, run)
+    before = snapshot(run)
+    result = run_module("vae_gan_tf.train", "--out", str(run), "--overwrite",
+                        *set_args([*TINY_OVERRIDES, f"data.source=idx:{tmp_path / 'missing'}"]))
+    assert_one_line_error(result, "folder does not exist")
+    assert snapshot(run) == before
+    refused = run_module("vae_gan_tf.train", "--out", str(run), "--resume", "--set", "model.latent_dim=9")
+    assert_one_line_error(refused, "only train.epochs and train.time_budget_minutes may change")
+
+
 def test_corrupt_checkpoint_on_resume_leaves_the_folder_untouched(tiny_run, tmp_path):
     import shutil
 
@@ -112,7 +126,7 @@ def test_resume_after_kill_continues_from_the_last_checkpoint(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Epoch {done + 1}/{done + 2}" in result.stdout and "Epoch 1/" not in result.stdout
     epochs = [int(line.split(",")[0]) for line in (run / "history.csv").read_text().splitlines()[1:]]
-    assert sorted(set(epochs)) == list(range(done + 2))
+    assert epochs == list(range(done + 2))  # every epoch once: no lost and no repeated rows
     assert json.loads((run / "metrics.json").read_text())["epochs_completed"] == done + 2
 
 

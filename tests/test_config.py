@@ -62,6 +62,9 @@ def test_unknown_section_and_bad_override_syntax():
     ("model.beta=-1", "model.beta must be non-negative"),
     ("model.name=gan", "a tanh generator makes images in [-1, 1]: set data.scale=symmetric"),
     ("model.d_beta_1=1.0", "unknown model key"),
+    ("train.seed=-1", "train.seed must be in [0, 2**32)"),
+    ("model.name=[1]", "unknown model.name"),
+    ("model.beta=.nan", "model.beta must be non-negative"),
 ])
 def test_wrong_types_and_impossible_values(override, fragment):
     assert fragment in error_of([override])
@@ -82,6 +85,19 @@ def test_missing_and_malformed_files(tmp_path):
     listed = tmp_path / "list.yaml"
     listed.write_text("- 1\n- 2\n")
     assert "must hold a mapping" in error_of(path=listed)
+
+
+def test_adversarial_combinations_that_cannot_work():
+    assert "data.binarize must be false" in error_of(["model.name=gan", "data.source=ring8",
+                                                      "model.output_activation=linear", "data.binarize=true"])
+    assert "label_smoothing applies to the minimax/nonsaturating" in error_of(
+        ["model.name=gan", "data.scale=symmetric", "model.loss=hinge", "model.label_smoothing=0.1"])
+
+
+def test_non_utf8_config_file(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("train:\n  epochs: 3  # d\xe9faut\n".encode("latin-1"))
+    assert "not UTF-8" in error_of(path=path)
 
 
 def test_yaml_is_loaded_safely(tmp_path):

@@ -56,6 +56,11 @@ def test_idx_errors_are_clear(tmp_path):
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
     with pytest.raises(UserError, match="cannot read IDX file"):
         load_source(f"idx:{tmp_path}")
+    damaged = bytearray(gzip.compress(b"\x00\x00\x08\x03" + bytes(200)))
+    damaged[20:40] = b"\xff" * 20  # a corrupt deflate stream (zlib.error)
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(bytes(damaged))
+    with pytest.raises(UserError, match="cannot read IDX file"):
+        load_source(f"idx:{tmp_path}")
 
 
 def test_npz_uint8_and_float(tmp_path):
@@ -68,6 +73,9 @@ def test_npz_uint8_and_float(tmp_path):
     np.savez(tmp_path / "c.npz", other=x)
     with pytest.raises(UserError, match="no array named x, images or x_train"):
         load_source(f"npz:{tmp_path / 'c.npz'}")
+    np.save(tmp_path / "e.npy", x)
+    with pytest.raises(UserError, match="not a .npz archive"):
+        load_source(f"npz:{tmp_path / 'e.npy'}")
     np.savez(tmp_path / "d.npz", x=np.full((2, 3, 3), np.nan))
     with pytest.raises(UserError, match="NaN"):
         load_source(f"npz:{tmp_path / 'd.npz'}")

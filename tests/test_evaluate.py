@@ -105,6 +105,13 @@ def test_compare_report_has_every_section_for_a_vae_and_a_gan(tiny_run, tiny_gan
         assert (out / "images" / image).stat().st_size > 0
 
 
+def test_evaluate_cli_rejects_impossible_counts(tiny_run):
+    from vae_gan_tf.evaluate import main
+
+    with pytest.raises(UserError, match="--k must be at least 1"):
+        main([str(tiny_run), "--k", "0"])
+
+
 def test_compare_refuses_a_folder_that_is_not_a_run(tmp_path):
     from vae_gan_tf.compare import main
 

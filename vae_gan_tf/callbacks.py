@@ -36,6 +36,17 @@ class StopOnNonFinite(keras.callbacks.Callback):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
+        self._check(logs, f"batch {batch + 1}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Validation losses and the weights after the epoch's last update, before anything is saved."""
+        logs = dict(logs or {})
+        if not all(np.all(np.isfinite(keras.ops.convert_to_numpy(w))) for w in self.model.weights
+                   if "float" in str(w.dtype)):
+            logs["weights"] = float("nan")
+        self._check(logs, "its end")
+
+    def _check(self, logs, where):
         bad = {k: v for k, v in (logs or {}).items() if not math.isfinite(float(v))}
         if bad:
             metadata = self.checkpoint_dir / "training_metadata.json"
@@ -46,7 +57,7 @@ class StopOnNonFinite(keras.callbacks.Callback):
                 last = "no checkpoint was written before it"
             names = ", ".join(f"{k}={v}" for k, v in bad.items())
             raise NonFiniteLossError(
-                f"non-finite loss ({names}) in epoch {self.epoch + 1}, batch {batch + 1}; {last}. "
+                f"non-finite loss ({names}) in epoch {self.epoch + 1}, {where}; {last}. "
                 "Lower train.learning_rate or check the data, then run again with --resume or --overwrite")
 
 
@@ -123,8 +134,8 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stop training once ``minutes`` of wall-clock training time have passed (checked after every batch;
-    the epoch then ends normally, so its checkpoint and history row are written)."""
+    """Stop training once ``minutes`` of wall-clock training time have passed. Checked after every batch:
+    Keras then closes the epoch early, and that partial epoch is checkpointed and logged as done."""
 
     def __init__(self, minutes: float, run_log: "RunLog"):
         super().__init__()

@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from vae_gan_tf.errors import UserError, run_cli
+from vae_gan_tf.exported import load_saved_model, read_export_info
 
 SECTIONS = ("Answers", "Metrics", "Samples", "Reconstructions", "Latent interpolations", "Latent space",
             "Loss curves")
@@ -44,14 +45,15 @@ def sharpness(images) -> float:
 
 
 def stability(history: dict) -> dict:
-    """Spread of the last five epochs of each main loss: std / |mean| (lower is steadier)."""
+    """For each main loss, the std of its last five epochs over the range it covered during the whole
+    run: scale-free, and not blown up by losses whose mean is near 0 (WGAN). Lower is steadier."""
     import numpy as np
 
     result = {}
     for name in MAIN_LOSSES:
-        values = np.asarray(history.get(name, [])[-5:], np.float64)
-        if len(values) >= 2:
-            result[f"{name}_last5_cv"] = float(values.std() / max(abs(values.mean()), 1e-12))
+        values = np.asarray(history.get(name, []), np.float64)
+        if len(values) >= 3 and np.ptp(values) > 0:
+            result[f"{name}_last5_spread"] = float(values[-5:].std() / np.ptp(values))
     return result
 
 
@@ -75,8 +77,8 @@ def run_pictures(run_dir: Path, config, images_dir: Path, name: str) -> dict:
     from vae_gan_tf.plotting import save_image_grid, save_scatter, to_unit_range
     from vae_gan_tf.sample import slerp
 
-    info = json.loads((run_dir / "saved_model" / "assets" / "vae_gan_tf.json").read_text())
-    loaded = tf.saved_model.load(str(run_dir / "saved_model"))
+    info = read_export_info(run_dir / "saved_model")
+    loaded = load_saved_model(run_dir / "saved_model")
     pixel_range = tuple(info["pixel_range"])
     points = len(info["image_shape"]) == 1
     pictures, numbers = {}, {}
@@ -141,11 +143,12 @@ def collect_run(run_dir: Path, images_dir: Path, name: str, n: int, features: st
             raise UserError(f"{run_dir} is not a finished run folder (no {needed})")
     config = load_config(run_dir / "config.yaml")
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    evaluation = (json.loads((run_dir / "eval.json").read_text()) if (run_dir / "eval.json").exists()
-                  else evaluate_run(run_dir, n=n, features=features, verbose=False))
+    evaluation = json.loads((run_dir / "eval.json").read_text()) if (run_dir / "eval.json").exists() else None
+    if evaluation is None or evaluation["n"] != n or evaluation["features"] not in (features, "identity"):
+        evaluation = evaluate_run(run_dir, n=n, features=features, verbose=False)  # same n and features for all
     pictures = run_pictures(run_dir, config, images_dir, name)
     history = read_history(run_dir / "history.csv")
-    row = {"family": evaluation["family"], "data": config.data.source, "parameters": metrics["parameters"],
+    row = {"family": evaluation["family"], "data": config.data.source, "trainable parameters": metrics["parameters"],
            "epochs": metrics["epochs_completed"], "train seconds (last session)": metrics["train_seconds_this_session"],
            "train images/s": metrics["train_images_per_s"], **pictures["numbers"], **stability(history),
            **evaluation["metrics"]}
@@ -154,9 +157,14 @@ def collect_run(run_dir: Path, images_dir: Path, name: str, n: int, features: st
 
 
 def best(runs, key, higher=True):
+    """(value, run name) of the best run by ``key``: highest, lowest, or (``higher=None``) closest to 1."""
+    import math
+
     values = [(r["row"][key], r["name"]) for r in runs if isinstance(r["row"].get(key), (int, float))]
     if not values:
         return None
+    if higher is None:
+        return min(values, key=lambda pair: abs(math.log(max(pair[0], 1e-12))))
     return (max if higher else min)(values)
 
 
@@ -164,19 +172,20 @@ def answers(runs) -> list[str]:
     """The documents' questions, each answered by the measurement that decides it (or 'not measured')."""
     lines = []
     questions = [
-        ("Which is sharper?", "sharpness_generated_over_real", True,
-         "mean gradient magnitude of samples / of real images (1 = as sharp as the data)"),
+        ("Which is sharper?", "sharpness_generated_over_real", None,
+         "mean gradient magnitude of samples / of real images, closest to 1 (as sharp as the data) wins"),
         ("Which is more diverse?", "recall", True, "recall (Kynkäänniemi et al. 2019): share of real data covered"),
         ("Which produces more faithful samples?", "precision", True, "precision (Kynkäänniemi et al. 2019)"),
         ("Which is closer to the data overall?", "fid", False, "FID on the stated features (lower is better)"),
-        ("Which trains more stably?", None, False, "spread (std / |mean|) of the last 5 epochs' main loss"),
+        ("Which trains more stably?", None, False,
+         "std of the last 5 epochs of the main loss over its range during the run (the larger of the losses)"),
         ("Which is cheaper?", "train images/s", True, "training images per second on this machine"),
     ]
     for question, key, higher, how in questions:
         if key is None:
             candidates = []
             for run in runs:
-                spreads = [v for k, v in run["row"].items() if k.endswith("_last5_cv")]
+                spreads = [v for k, v in run["row"].items() if k.endswith("_last5_spread")]
                 if spreads:
                     candidates.append((max(spreads), run["name"]))
             winner = min(candidates) if candidates else None

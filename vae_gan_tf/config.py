@@ -134,7 +134,6 @@ class TrainConfig:
     learning_rate: float = 1e-3
     steps_per_epoch: Optional[int] = None  # cap on steps per epoch; null: one pass over the data
     seed: int = 0
-    checkpoint_every_steps: Optional[int] = None  # BackupAndRestore frequency; null: every epoch
     sample_count: int = 64  # images in each per-epoch sample grid
     time_budget_minutes: Optional[float] = None  # stop after this much training time (equal-CPU comparisons)
     strategy: Literal["auto", "default", "one_device", "mirrored"] = "auto"  # distribute.py
@@ -175,7 +174,9 @@ def load_yaml(path: str | Path) -> dict:
     if not path.is_file():
         raise UserError(f"config file {str(path)!r} does not exist; give a path like configs/vae_mnist5k.yaml")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise UserError(f"config file {str(path)!r} is not UTF-8 text; save it as UTF-8 YAML") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -222,7 +223,7 @@ def build_config(raw: dict) -> Config:
     if not isinstance(model_raw, dict):
         raise UserError("config section 'model' must be a mapping")
     name = model_raw.get("name", "vae")
-    if name not in MODEL_CONFIGS:
+    if not isinstance(name, str) or name not in MODEL_CONFIGS:
         raise UserError(_unknown("model.name", name, sorted(MODEL_CONFIGS)))
     model = _build_section("model", MODEL_CONFIGS[name], model_raw)
     config = Config(data=data, model=model, train=train)
@@ -231,6 +232,8 @@ def build_config(raw: dict) -> Config:
     if native is not None:
         check_image_shape(config, native)
     elif data.source in TOY_SOURCES:
+        if data.binarize:
+            raise UserError(f"data.source {data.source} gives real-valued points: data.binarize must be false")
         if getattr(model, "architecture", None) != "mlp":
             raise UserError(f"data.source {data.source} gives 2-D points: set model.architecture=mlp")
         if getattr(model, "output_activation", "linear") != "linear":
@@ -247,6 +250,16 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     """The config from a YAML file (or the defaults) with ``--set`` overrides applied."""
     raw = load_yaml(path) if path is not None else {}
     return build_config(apply_overrides(raw, overrides or []))
+
+
+def with_absolute_paths(config: Config) -> Config:
+    """The config with an ``idx:``/``npz:``/``folder:`` source made absolute, so that a run folder's
+    config.yaml still finds its data from any working directory."""
+    source = config.data.source
+    for prefix in PATH_SOURCES:
+        if source.startswith(prefix):
+            config.data.source = prefix + str(Path(source[len(prefix):]).expanduser().resolve())
+    return config
 
 
 def dump_config(config: Config, path: str | Path) -> None:
@@ -271,7 +284,6 @@ def check_values(config: Config) -> None:
         if value < 1:
             raise UserError(f"{key} must be at least 1, got {value}")
     for key, value in {"train.steps_per_epoch": t.steps_per_epoch,
-                       "train.checkpoint_every_steps": t.checkpoint_every_steps,
                        "data.image_size": d.image_size}.items():
         if value is not None and value < 1:
             raise UserError(f"{key} must be at least 1 or null, got {value}")
@@ -279,6 +291,8 @@ def check_values(config: Config) -> None:
         raise UserError(f"train.logical_cpus must be at least 1 or null, got {t.logical_cpus}")
     if t.time_budget_minutes is not None and not t.time_budget_minutes > 0:
         raise UserError(f"train.time_budget_minutes must be positive or null, got {t.time_budget_minutes}")
+    if not 0 <= t.seed < 2**32:
+        raise UserError(f"train.seed must be in [0, 2**32), got {t.seed}")
     if not t.learning_rate > 0:
         raise UserError(f"train.learning_rate must be positive, got {t.learning_rate}")
     if not 0 <= d.validation_split < 1:
@@ -290,7 +304,7 @@ def check_values(config: Config) -> None:
     else:
         _check_adversarial(config)
     if isinstance(m, VAEConfig):
-        if m.beta < 0:
+        if not m.beta >= 0:
             raise UserError(f"model.beta must be non-negative, got {m.beta}")
         if m.kl_warmup_steps < 0:
             raise UserError(f"model.kl_warmup_steps must be non-negative, got {m.kl_warmup_steps}")
@@ -329,7 +343,9 @@ def _check_adversarial(config: Config) -> None:
         raise UserError(f"model.ema_decay must be in (0, 1) or null, got {m.ema_decay}")
     if isinstance(m, GANConfig) and not 0 <= m.label_smoothing < 1:
         raise UserError(f"model.label_smoothing must be in [0, 1), got {m.label_smoothing}")
-    if isinstance(m, WGANConfig) and (m.gp_weight < 0 or not m.clip_value > 0):
+    if isinstance(m, GANConfig) and m.label_smoothing and m.loss not in ("minimax", "nonsaturating"):
+        raise UserError(f"model.label_smoothing applies to the minimax/nonsaturating losses, not {m.loss}")
+    if isinstance(m, WGANConfig) and (not m.gp_weight >= 0 or not m.clip_value > 0):
         raise UserError("model.gp_weight must be non-negative and model.clip_value positive")
     if (m.output_activation == "tanh" and config.data.source not in TOY_SOURCES
             and config.data.scale != "symmetric"):

@@ -3,6 +3,12 @@
 import sys
 
 
+def first_line(err: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message (or its type name), for one-line error reports."""
+    text = str(err).strip()
+    return text.splitlines()[0][:limit] if text else type(err).__name__
+
+
 class UserError(Exception):
     """Bad input (config, path, data, checkpoint, strategy): the message names what is wrong and the fix."""
 

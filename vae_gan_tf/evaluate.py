@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from vae_gan_tf.errors import UserError, run_cli
+from vae_gan_tf.exported import load_saved_model, read_export_info
 
 ALL_METRICS = ("fid", "kid", "is", "pr", "classes", "modes", "nll")
 EXTRACTOR_NOTES = {
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-classifier", metavar="SOURCE",
                         help="train and cache the feature classifier on a labelled data source, then exit")
     parser.add_argument("--classifier-epochs", type=int, default=10)
+    parser.add_argument("--image-size", type=int, help="with --train-classifier folder:DIR: the square image size")
     return parser
 
 
@@ -68,8 +70,8 @@ def generated_samples(run_dir: Path, n: int, seed: int, progress=None):
 
     from vae_gan_tf.plotting import to_unit_range
 
-    info = json.loads((run_dir / "saved_model" / "assets" / "vae_gan_tf.json").read_text())
-    loaded = tf.saved_model.load(str(run_dir / "saved_model"))
+    info = read_export_info(run_dir / "saved_model")
+    loaded = load_saved_model(run_dir / "saved_model")
     if not hasattr(loaded, "sample"):
         raise UserError(f"{run_dir} has no prior to sample from ({info['family']}); evaluate a VAE or GAN run")
     z = np.random.default_rng(seed + 1).standard_normal((n, info["latent_dim"])).astype(np.float32)
@@ -162,7 +164,7 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         results.update(likelihood_metrics(run_dir, config, k, nll_images, verbose))
     report = {
         "run": str(run_dir), "family": info["family"], "data": config.data.source, "n": n,
-        "features": kind, "features_note": EXTRACTOR_NOTES[kind].format(source=config.data.source),
+        "features": kind, "metrics_requested": chosen, "features_note": EXTRACTOR_NOTES[kind].format(source=config.data.source),
         "metrics": {key: (float(v) if isinstance(v, (float, np.floating)) else v) for key, v in results.items()},
         "seconds": round(time.perf_counter() - start, 1),
     }
@@ -200,12 +202,12 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def train_classifier_for(source: str, epochs: int, verbose="auto") -> dict:
+def train_classifier_for(source: str, epochs: int, verbose="auto", image_size: int | None = None) -> dict:
     """Train and cache the feature classifier of ``source`` (a labelled image source)."""
     from vae_gan_tf.data.sources import load_source
     from vae_gan_tf.features import classifier_path, train_classifier
 
-    arrays = load_source(source, "train")
+    arrays = load_source(source, "train", image_size)
     if arrays.labels is None:
         raise UserError(f"data source {source!r} has no labels; the classifier needs a labelled source "
                         "(mnist5k, digits, mnist, idx:DIR with label files, folder:DIR with class sub-folders)")
@@ -218,14 +220,17 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.train_classifier:
-        result = train_classifier_for(args.train_classifier, args.classifier_epochs)
+        if args.classifier_epochs < 1:
+            raise UserError(f"--classifier-epochs must be at least 1, got {args.classifier_epochs}")
+        result = train_classifier_for(args.train_classifier, args.classifier_epochs, image_size=args.image_size)
         print(f"classifier for {args.train_classifier}: {result['path']} "
               f"(held-out accuracy {result['held_out_accuracy']:.4f})")
         return 0
     if not args.run:
         raise UserError("give a run folder, or --train-classifier SOURCE")
-    if args.n < 10:
-        raise UserError(f"--n must be at least 10, got {args.n}")
+    for flag, value, low in (("--n", args.n, 10), ("--k", args.k, 1), ("--nll-images", args.nll_images, 1)):
+        if value < low:
+            raise UserError(f"{flag} must be at least {low}, got {value}")
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     report = evaluate_run(Path(args.run), metrics, args.n, args.features, args.k, args.nll_images, args.seed)
     print(format_report(report))

@@ -14,11 +14,11 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from vae_gan_tf.exported import INFO_FILE
 from vae_gan_tf.models.autoencoder import Autoencoder
 from vae_gan_tf.models.gan import GAN
 from vae_gan_tf.models.vae import VAE
 
-INFO_FILE = "assets/vae_gan_tf.json"
 
 
 def encoder_decoder_endpoints(model: Autoencoder) -> dict:

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from vae_gan_tf.errors import UserError
+from vae_gan_tf.errors import UserError, first_line
 
 INCEPTION_SIZE = 299
 
@@ -76,8 +76,7 @@ class InceptionExtractor(FeatureExtractor):
         try:
             full = keras.applications.InceptionV3(include_top=True, weights="imagenet")
         except Exception as err:  # keras.utils.get_file wraps network errors in a plain Exception
-            reason = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
-            raise UserError(f"the InceptionV3 ImageNet weights could not be loaded ({reason}); without network "
+            raise UserError(f"the InceptionV3 ImageNet weights could not be loaded ({first_line(err)}); without network "
                             "access use --features classifier (train one with --train-classifier SOURCE)") from None
         model = keras.Model(full.input, [full.get_layer("avg_pool").output, full.output])
         super().__init__(model, (INCEPTION_SIZE, INCEPTION_SIZE, 3), batch_size)

@@ -181,3 +181,29 @@ def gradient_penalty_linear_critic(weight_norm):
 
 def sigmoid(logits):
     return 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64)))
+
+
+def smoothed_discriminator_loss(d_real, d_fake, smoothing):
+    """F7s. −E[(1 − s)·log D(x) + s·log(1 − D(x))] − E[log(1 − D(G(z)))]: one-sided label smoothing
+    (Salimans et al. 2016, §3.4)."""
+    d_real, d_fake = _f64(d_real, d_fake)
+    return -np.mean((1 - smoothing) * np.log(d_real) + smoothing * np.log1p(-d_real)) - np.mean(np.log1p(-d_fake))
+
+
+def least_squares_objectives(s_real, s_fake):
+    """F16. LSGAN (Mao et al. 2017, eq. 2, a = 0, b = c = 1): (D loss ½E[(D(x) − 1)²] + ½E[D(G(z))²],
+    G loss ½E[(D(G(z)) − 1)²])."""
+    s_real, s_fake = _f64(s_real, s_fake)
+    return 0.5 * np.mean((s_real - 1) ** 2) + 0.5 * np.mean(s_fake**2), 0.5 * np.mean((s_fake - 1) ** 2)
+
+
+def hinge_objectives(s_real, s_fake):
+    """F17. Hinge GAN (Lim & Ye 2017; Miyato et al. 2018, eqs. 16-17): (D loss E[max(0, 1 − D(x))] +
+    E[max(0, 1 + D(G(z)))], G loss −E[D(G(z))])."""
+    s_real, s_fake = _f64(s_real, s_fake)
+    return np.mean(np.maximum(0, 1 - s_real)) + np.mean(np.maximum(0, 1 + s_fake)), -np.mean(s_fake)
+
+
+def kl_warmup_weight(step, beta, warmup_steps):
+    """F18. β_t = β·min(1, t / T) (Bowman et al. 2016; Sønderby et al. 2016), β when T = 0."""
+    return np.float64(beta) if warmup_steps <= 0 else beta * min(1.0, step / warmup_steps)

@@ -150,6 +150,11 @@ def wasserstein_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
     return -tf.reduce_mean(fake_scores)
 
 
+def per_example_shape(x: tf.Tensor) -> tf.Tensor:
+    """(batch, 1, ..., 1): the shape of one scalar per example, broadcastable against ``x``."""
+    return tf.concat([tf.shape(x)[:1], tf.ones([tf.rank(x) - 1], tf.int32)], 0)
+
+
 def gradient_penalty(critic, real: tf.Tensor, fake: tf.Tensor, epsilon: tf.Tensor | None = None) -> tf.Tensor:
     """E_x̂[(‖∇_x̂ f(x̂)‖₂ − 1)²] at x̂ = ε·x + (1 − ε)·x̃, ε ~ U[0, 1] per example (Gulrajani et al. 2017, eq. 3).
 
@@ -158,8 +163,7 @@ def gradient_penalty(critic, real: tf.Tensor, fake: tf.Tensor, epsilon: tf.Tenso
     the square root keeps the gradient of the norm finite where the critic's gradient is zero.
     """
     if epsilon is None:
-        shape = tf.concat([tf.shape(real)[:1], tf.ones([tf.rank(real) - 1], tf.int32)], 0)
-        epsilon = tf.random.uniform(shape, dtype=real.dtype)
+        epsilon = tf.random.uniform(per_example_shape(real), dtype=real.dtype)
     interpolates = epsilon * real + (1.0 - epsilon) * fake
     with tf.GradientTape() as tape:
         tape.watch(interpolates)

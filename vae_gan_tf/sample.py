@@ -7,13 +7,11 @@ this package is imported, so it works on any export that has that endpoint.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 
 from vae_gan_tf.errors import UserError, run_cli
-
-INFO_FILE = "assets/vae_gan_tf.json"  # written by vae_gan_tf.export
+from vae_gan_tf.exported import find_saved_model, load_saved_model, read_export_info
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,14 +24,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--interpolate", action="store_true",
                         help="a strip from one latent point to another (spherical interpolation)")
     return parser
-
-
-def find_saved_model(path: Path) -> Path:
-    for candidate in (path / "saved_model", path):
-        if (candidate / "saved_model.pb").is_file():
-            return candidate
-    raise UserError(f"{path} holds no SavedModel (no saved_model.pb in it or in its saved_model/); "
-                    "give a run folder written by python -m vae_gan_tf.train")
 
 
 def slerp(a, b, steps):
@@ -53,19 +43,18 @@ def main(argv=None) -> int:
     if args.n < 1:
         raise UserError(f"--n must be at least 1, got {args.n}")
     saved_model = find_saved_model(Path(args.path))
-    info_path = saved_model / INFO_FILE
-    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    info = read_export_info(saved_model)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
     import tensorflow as tf
 
     from vae_gan_tf.plotting import save_image_grid, save_scatter
 
-    loaded = tf.saved_model.load(str(saved_model))
+    loaded = load_saved_model(saved_model)
     if not hasattr(loaded, "sample"):
         raise UserError(f"{saved_model} has no 'sample' endpoint (a {info.get('family', 'model')} without a "
                         "prior cannot be sampled); use a VAE or GAN run")
-    latent_dim = info.get("latent_dim") or loaded.sample.concrete_functions[0].structured_input_signature[0][0].shape[-1]
+    latent_dim = info["latent_dim"]
     rng = np.random.default_rng(args.seed)
     if args.interpolate:
         ends = rng.standard_normal((2, latent_dim))
@@ -78,7 +67,7 @@ def main(argv=None) -> int:
     if images.ndim == 2:  # points (2-D toy data), not images
         save_scatter(images, args.out, title=f"{args.n} samples")
     else:
-        save_image_grid(images, args.out, tuple(info.get("pixel_range", (0.0, 1.0))), ncols=ncols)
+        save_image_grid(images, args.out, tuple(info["pixel_range"]), ncols=ncols)
     print(f"wrote {args.out} ({args.n} {'interpolation steps' if args.interpolate else 'samples'})")
     return 0
 

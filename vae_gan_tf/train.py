@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from pathlib import Path
 
-from vae_gan_tf.config import load_config
+from vae_gan_tf.config import load_config, with_absolute_paths
 from vae_gan_tf.errors import UserError, run_cli
 
 DEFAULT_RUN_NAME = "vae_mnist5k"
+# What a resumed run may change: anything else would move the data stream or change the model.
+RESUMABLE_KEYS = ("train.epochs", "train.time_budget_minutes")
+RUN_MARKERS = ("train.log", "history.csv", "checkpoints")
+
+
+def is_run_folder(path: Path) -> bool:
+    """A folder this tool wrote: config.yaml plus one of its other files."""
+    return (path / "config.yaml").is_file() and any((path / marker).exists() for marker in RUN_MARKERS)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m vae_gan_tf.train",
-        description="Train a VAE / autoencoder from a YAML config; writes a run folder (see README).")
+        description="Train a model (VAE, autoencoder, GAN, WGAN) from a YAML config; writes a run folder "
+                    "(see README).")
     parser.add_argument("--config", metavar="FILE", help="YAML config (default: built-in conv VAE on mnist5k)")
     parser.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
                         help="override one config key, e.g. --set model.latent_dim=32 (repeatable)")
@@ -40,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def resolve_run(args) -> tuple:
-    """(config, run folder, resume?) from the arguments; UserErrors for every conflict."""
+    """(config, run folder, mode) from the arguments, mode being "new", "resume" or "overwrite"; a
+    UserError for every conflict. Nothing is deleted here: an overwrite happens only after the new
+    run's data and model have been checked (``training.train_run``)."""
     overrides = list(args.overrides)
     for flag, key in (("epochs", "train.epochs"), ("steps_per_epoch", "train.steps_per_epoch"),
                       ("seed", "train.seed")):
@@ -55,32 +65,35 @@ def resolve_run(args) -> tuple:
         if not (run_dir / "config.yaml").is_file():
             raise UserError(f"{run_dir} is not a run folder (no config.yaml); give the --out of an earlier run")
         if args.config:
-            raise UserError("--resume continues the run's own config.yaml; drop --config "
-                            "(change single keys with --set or --epochs)")
-        return load_config(run_dir / "config.yaml", overrides), run_dir, True
-    config = load_config(args.config, overrides)
+            raise UserError("--resume continues the run's own config.yaml; drop --config")
+        changed = [o.partition("=")[0].strip() for o in overrides if o.partition("=")[0].strip() not in RESUMABLE_KEYS]
+        if changed:
+            raise UserError(f"--resume continues the saved config; only {' and '.join(RESUMABLE_KEYS)} may change "
+                            f"(not {changed[0]}); start a new run to change it")
+        return load_config(run_dir / "config.yaml", overrides), run_dir, "resume"
+    config = with_absolute_paths(load_config(args.config, overrides))
     name = Path(args.config).stem if args.config else DEFAULT_RUN_NAME
     run_dir = Path(args.out) if args.out else Path("runs") / name
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
         if not args.overwrite:
             raise UserError(f"run folder {run_dir} already exists; continue it with --resume --out {run_dir}, "
                             "pick another --out, or replace it with --overwrite")
-        if not (run_dir / "config.yaml").is_file():
-            raise UserError(f"{run_dir} is not a run folder (no config.yaml); refusing to delete it "
+        if not is_run_folder(run_dir):
+            raise UserError(f"{run_dir} is not a run folder written by this tool; refusing to delete it "
                             "with --overwrite; pick another --out")
-        shutil.rmtree(run_dir)
-    return config, run_dir, False
+        return config, run_dir, "overwrite"
+    return config, run_dir, "new"
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    config, run_dir, resume = resolve_run(args)
+    config, run_dir, mode = resolve_run(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from vae_gan_tf.training import TrainingFailed, train_run
 
     verbose = "auto" if args.verbose is None else args.verbose
     try:
-        metrics = train_run(config, run_dir, resume=resume, verbose=verbose)
+        metrics = train_run(config, run_dir, resume=mode == "resume", overwrite=mode == "overwrite", verbose=verbose)
     except TrainingFailed as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

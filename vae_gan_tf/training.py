@@ -20,6 +20,7 @@ The run folder is the contract with everything after training (sample, evaluate,
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import keras
@@ -31,7 +32,7 @@ from vae_gan_tf.config import TOY_SOURCES, Config, dump_config, images_per_step
 from vae_gan_tf.data.pipeline import make_datasets, train_stream
 from vae_gan_tf.data.toy2d import mixture
 from vae_gan_tf.distribute import check_batch, make_strategy
-from vae_gan_tf.errors import UserError
+from vae_gan_tf.errors import UserError, first_line
 from vae_gan_tf.export import export_saved_model
 from vae_gan_tf.models.registry import build_model, compile_model
 from vae_gan_tf.plotting import read_history, save_curves, save_reconstructions
@@ -66,8 +67,8 @@ def check_checkpoint(model, checkpoint_dir: Path) -> int:
             raise ValueError("epoch is not a non-negative integer")
         model.load_weights(weights)
     except Exception as err:  # h5py, JSON and shape errors all mean "cannot restore"
-        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
-        raise UserError(f"checkpoint {checkpoint_dir} cannot be restored into this model ({reason}); {fix}") from None
+        raise UserError(f"checkpoint {checkpoint_dir} cannot be restored into this model ({first_line(err)}); "
+                        f"{fix}") from None
     return epoch
 
 
@@ -89,9 +90,7 @@ def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: Ep
     if config.train.time_budget_minutes is not None:
         callbacks.append(TimeBudget(config.train.time_budget_minutes, run_log))
     callbacks += [
-        keras.callbacks.BackupAndRestore(
-            str(checkpoint_dir), save_freq=config.train.checkpoint_every_steps or "epoch",
-            delete_checkpoint=False),
+        keras.callbacks.BackupAndRestore(str(checkpoint_dir), save_freq="epoch", delete_checkpoint=False),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
         keras.callbacks.TensorBoard(str(run_dir / "logs")),
         timer,
@@ -99,8 +98,9 @@ def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: Ep
     return callbacks
 
 
-def train_run(config: Config, run_dir: Path, resume: bool = False, verbose="auto") -> dict:
-    """Train ``config`` into ``run_dir`` (resuming from its checkpoints when ``resume``); return metrics."""
+def train_run(config: Config, run_dir: Path, resume: bool = False, overwrite: bool = False, verbose="auto") -> dict:
+    """Train ``config`` into ``run_dir`` (resuming from its checkpoints when ``resume``; replacing the
+    folder when ``overwrite``, once data and model have been built); return the metrics."""
     run_dir = Path(run_dir)
     strategy = make_strategy(config.train)  # first: logical devices must be set before TF initialises
     check_batch(config, strategy)
@@ -115,7 +115,10 @@ def train_run(config: Config, run_dir: Path, resume: bool = False, verbose="auto
     if epochs_done >= config.train.epochs and (run_dir / "model.keras").exists():
         raise UserError(f"run {run_dir} has finished all {epochs_done} epochs; raise the count to continue, "
                         f"e.g. --resume --epochs {epochs_done + 10}")
+    if overwrite and run_dir.exists():  # every check has passed: now the old run may go
+        shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "eval.json").unlink(missing_ok=True)  # an evaluation of earlier weights is stale now
     dump_config(config, run_dir / "config.yaml")  # after the checks: a refused resume changes nothing
     run_log = RunLog(run_dir / "train.log")
     run_log.write(f"{'resume after epoch ' + str(epochs_done) if resume else 'start'}: "
@@ -151,7 +154,7 @@ def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, ru
         "data": config.data.source,
         "epochs_completed": len(history.get("epoch", [])),
         "final": {k: v[-1] for k, v in history.items() if k != "epoch"},
-        "parameters": int(model.count_params()),
+        "parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
         "train_seconds_this_session": round(sum(timer.seconds), 2),
         "train_images_per_s": timer.images_per_second(images_per_step(config)),
         "warnings": run_log.warnings,

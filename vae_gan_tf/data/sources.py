@@ -16,6 +16,7 @@ Only ``folder:`` imports TensorFlow (through ``keras.utils.image_dataset_from_di
 from __future__ import annotations
 
 import gzip
+import zlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Optional
 
 import numpy as np
 
-from vae_gan_tf.errors import UserError
+from vae_gan_tf.errors import UserError, first_line
 
 OFFLINE_HINT = (
     "use an offline source (data.source=mnist5k or digits) or local files "
@@ -124,8 +125,7 @@ def load_keras_dataset(name: str, split: str) -> ImageArrays:
     try:
         (x_train, y_train), (x_test, y_test) = module.load_data()
     except Exception as err:  # keras.utils.get_file wraps URLError/HTTPError in a plain Exception
-        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
-        raise UserError(f"could not download {name!r} through keras.datasets ({reason}); {OFFLINE_HINT}") from None
+        raise UserError(f"could not download {name!r} through keras.datasets ({first_line(err)}); {OFFLINE_HINT}") from None
     x, y = (x_train, y_train) if split == "train" else (x_test, y_test)
     return ImageArrays(_to_unit_nhwc(x, name), np.asarray(y).reshape(-1).astype(np.int64))
 
@@ -143,7 +143,7 @@ def read_idx(path: str | Path, expected_magic: int) -> np.ndarray:
     try:
         with opener(path, "rb") as fh:
             raw = fh.read()
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:
         raise UserError(f"cannot read IDX file {str(path)!r} ({err}); is it a complete (gzipped) IDX file?") from None
     if len(raw) < 8:
         raise UserError(f"IDX file {str(path)!r} is truncated ({len(raw)} bytes)")
@@ -192,14 +192,21 @@ def load_npz(file: str) -> ImageArrays:
         raise UserError(f"data.source npz:{file}: file does not exist")
     try:
         archive = np.load(path, allow_pickle=False)
-    except Exception as err:
+    except Exception as err:  # NumPy raises several types for a file that is not an archive
         raise UserError(f"data.source npz:{file}: not a readable .npz file ({type(err).__name__})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise UserError(f"data.source npz:{file}: a single .npy array, not a .npz archive; save it with "
+                        "numpy.savez(file, x=images)")
     with archive:
         image_key = next((k for k in ("x", "images", "x_train") if k in archive.files), None)
         if image_key is None:
             raise UserError(f"data.source npz:{file}: no array named x, images or x_train "
                             f"(found: {', '.join(archive.files) or 'nothing'})")
-        images = _to_unit_nhwc(archive[image_key], f"npz:{file}")
+        try:
+            raw = archive[image_key]
+        except ValueError:  # object arrays need pickle, which is refused
+            raise UserError(f"data.source npz:{file}: array {image_key!r} holds Python objects; store numbers") from None
+        images = _to_unit_nhwc(raw, f"npz:{file}")
         label_key = next((k for k in ("y", "labels", "y_train") if k in archive.files), None)
         labels = archive[label_key].reshape(-1).astype(np.int64) if label_key else None
     if labels is not None and len(labels) != len(images):
@@ -223,14 +230,17 @@ def load_folder(directory: str, image_size: int | None) -> ImageArrays:
             folder, labels="inferred" if has_classes else None, image_size=(image_size, image_size),
             batch_size=None, shuffle=False, verbose=False)
     except ValueError as err:
-        raise UserError(f"data.source folder:{directory}: {str(err).splitlines()[0]}") from None
+        raise UserError(f"data.source folder:{directory}: {first_line(err)}") from None
     images, labels = [], []
-    for item in dataset.as_numpy_iterator():
-        if has_classes:
-            images.append(item[0])
-            labels.append(item[1])
-        else:
-            images.append(item)
+    try:
+        for item in dataset.as_numpy_iterator():
+            if has_classes:
+                images.append(item[0])
+                labels.append(item[1])
+            else:
+                images.append(item)
+    except Exception as err:  # tf.errors.InvalidArgumentError for an unreadable image file
+        raise UserError(f"data.source folder:{directory}: an image could not be decoded ({first_line(err)})") from None
     if not images:
         raise UserError(f"data.source folder:{directory}: no image files found")
     stacked = np.clip(np.stack(images) / 255.0, 0.0, 1.0).astype(np.float32)

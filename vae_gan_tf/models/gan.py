@@ -65,6 +65,7 @@ class GAN(GenerativeModel):
         if self.ema_decay is not None:
             self.ema_generator = keras.models.clone_model(self.generator)
             self.ema_generator.set_weights(self.generator.get_weights())
+            self.ema_generator.trainable = False  # moved by update_ema, never by an optimizer
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
         self.d_optimizer = None
         self.g_optimizer = None
@@ -113,11 +114,19 @@ class GAN(GenerativeModel):
     # ---- objectives (overridden by WGAN)
 
     def discriminator_terms(self, real, fake, real_out, fake_out):
+        """D's loss and what D says: ``d_real``/``d_fake`` are mean D(x) = σ(logit) for the minimax
+        losses, and mean raw scores for least squares (targets 1 / 0) and hinge (targets ±1);
+        ``d_accuracy`` thresholds at the midpoint of the targets (0 for logits and hinge, ½ for LS)."""
         d_loss_fn, _ = GAN_LOSSES[self.loss]
-        real_correct = tf.cast(real_out > 0, tf.float32)
-        fake_correct = tf.cast(fake_out < 0, tf.float32)
+        if self.loss in ("minimax", "nonsaturating"):
+            real_value, fake_value, threshold = tf.sigmoid(real_out), tf.sigmoid(fake_out), 0.5
+        else:
+            real_value, fake_value = real_out, fake_out
+            threshold = 0.5 if self.loss == "least_squares" else 0.0
+        real_correct = tf.cast(real_value > threshold, tf.float32)
+        fake_correct = tf.cast(fake_value < threshold, tf.float32)
         return {"d_loss": d_loss_fn(real_out, fake_out, self.label_smoothing),
-                "d_real": tf.reduce_mean(tf.sigmoid(real_out)), "d_fake": tf.reduce_mean(tf.sigmoid(fake_out)),
+                "d_real": tf.reduce_mean(real_value), "d_fake": tf.reduce_mean(fake_value),
                 "d_accuracy": 0.5 * (tf.reduce_mean(real_correct) + tf.reduce_mean(fake_correct))}
 
     def generator_loss(self, fake_out):
@@ -149,7 +158,7 @@ class GAN(GenerativeModel):
             fake_out = self.discriminator(self.generator(z, training=training), training=training)
             g_loss = self.generator_loss(fake_out)
             scaled = scale_for_replicas(g_loss)
-        if training:  # D is frozen here: only G's variables receive this gradient
+        if training:  # only G's variables are updated (D's BatchNorm statistics still move with the batch)
             variables = self.generator.trainable_variables
             gradients = tape.gradient(scaled, variables)
             self.g_optimizer.apply_gradients(zip(gradients, variables))

@@ -46,8 +46,8 @@ class WGAN(GAN):
         terms = {"d_loss": losses.wasserstein_critic_loss(real_out, fake_out),
                  "wasserstein_estimate": tf.reduce_mean(real_out) - tf.reduce_mean(fake_out)}
         if self.constraint == "gradient_penalty":
-            shape = tf.concat([tf.shape(real)[:1], tf.ones([tf.rank(real) - 1], tf.int32)], 0)
-            penalty = losses.gradient_penalty(self.discriminator, real, fake, self.uniform(shape, real.dtype))
+            epsilon = self.uniform(losses.per_example_shape(real), real.dtype)
+            penalty = losses.gradient_penalty(self.discriminator, real, fake, epsilon)
             terms["gradient_penalty"] = penalty
             terms["d_loss"] = terms["d_loss"] + self.gp_weight * penalty
         return terms
