@@ -28,6 +28,8 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget per model")
     parser.add_argument("--n", type=int, default=10000, help="samples per evaluation")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--k", type=int, default=200, help="importance samples for the VAE's log-likelihood")
+    parser.add_argument("--nll-images", type=int, default=500, help="held-out images for the log-likelihood")
     parser.add_argument("--out", default="benchmarks/results/compare_mnist")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -51,7 +53,7 @@ def main(argv=None):
                                            f"train.time_budget_minutes={args.minutes}", *overrides])
         if not (run_dir / "model.keras").exists():
             train_run(config, run_dir, verbose=2)
-        report = evaluate_run(run_dir, n=args.n, k=1000, nll_images=1000)
+        report = evaluate_run(run_dir, n=args.n, k=args.k, nll_images=args.nll_images)
         print(json.dumps(report["metrics"]))
         runs.append(str(run_dir))
     return compare.main([*runs, "--out", str(out / "report"), "--n", str(args.n)])
