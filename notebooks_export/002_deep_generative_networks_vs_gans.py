@@ -20,69 +20,24 @@
 # the library function and the test that cover each one.
 
 # %%
-import argparse
-import os
-import shutil
-import sys
-from pathlib import Path
+from vae_gan_tf.notebook import NotebookSession
 
-parser = argparse.ArgumentParser(description="Notebook 002: deep generative networks vs GANs")
-parser.add_argument("--quick", action="store_true", help="a few training steps only (for tests)")
-ARGS, _ = parser.parse_known_args()  # parse_known_args: Jupyter passes its own arguments
-QUICK = ARGS.quick
+nb = NotebookSession("002", "Notebook 002: deep generative networks vs GANs", globals().get("__file__"))
+QUICK, OUT, CONFIGS = nb.quick, nb.out, nb.configs
+save, show_png, fresh_run_dir = nb.save, nb.show_png, nb.fresh_run_dir
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
-import matplotlib  # noqa: E402
-
-IN_NOTEBOOK = "ipykernel" in sys.modules
-if not IN_NOTEBOOK:
-    matplotlib.use("Agg")
 import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
-
 from vae_gan_tf import formulas as F  # noqa: E402
 from vae_gan_tf import losses as L  # noqa: E402
 from vae_gan_tf.config import load_config  # noqa: E402
 from vae_gan_tf.data.pipeline import make_datasets  # noqa: E402
 from vae_gan_tf.models.registry import build_model, compile_model  # noqa: E402
-from vae_gan_tf.plotting import save_image_grid, save_reconstructions  # noqa: E402
+from vae_gan_tf.plotting import save_reconstructions  # noqa: E402
 from vae_gan_tf.training import train_run  # noqa: E402
-
-try:
-    HERE = Path(__file__).resolve().parent
-except NameError:  # inside Jupyter the working directory is the notebook's folder
-    HERE = Path.cwd()
-CONFIGS = HERE.parent / "configs"
-OUT = HERE / "_out" / "002"
-OUT.mkdir(parents=True, exist_ok=True)
-print(f"quick mode: {QUICK}; outputs in {OUT}")
-
-
-def save(fig, name):
-    """Save a figure under OUT (and keep it open for display inside Jupyter)."""
-    fig.savefig(OUT / name, dpi=100, bbox_inches="tight")
-    if not IN_NOTEBOOK:
-        plt.close(fig)
-    print("wrote", OUT / name)
-
-
-def show_png(path):
-    """Display a PNG the library wrote (inside Jupyter); print its path otherwise."""
-    if IN_NOTEBOOK:
-        from IPython.display import Image, display
-        display(Image(filename=str(path)))
-    else:
-        print("see", path)
-
-
-def fresh_run_dir(name):
-    """A clean run folder: train_run resumes from checkpoints it finds, so old ones are removed."""
-    run_dir = OUT / "runs" / name
-    shutil.rmtree(run_dir, ignore_errors=True)
-    return run_dir
 
 
 def fit(config, data):
