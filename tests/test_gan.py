@@ -2,6 +2,7 @@
 both optimizers through save/load and resume, mode coverage, export without the package."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -236,6 +237,8 @@ def test_resumed_run_ends_with_the_weights_of_the_uninterrupted_run(tmp_path):
         import sys
         import numpy as np, tensorflow as tf, keras
         tf.config.experimental.enable_op_determinism()
+        tf.config.threading.set_intra_op_parallelism_threads(1)  # no thread-count-dependent reductions
+        tf.config.threading.set_inter_op_parallelism_threads(1)
         from vae_gan_tf.config import load_config
         from vae_gan_tf.training import train_run
         out = sys.argv[1]
@@ -251,8 +254,9 @@ def test_resumed_run_ends_with_the_weights_of_the_uninterrupted_run(tmp_path):
         print(same(a.get_weights(), b.get_weights()), same(a.d_optimizer.variables, b.d_optimizer.variables),
               same(a.g_optimizer.variables, b.g_optimizer.variables), int(b.g_optimizer.iterations))
     """)
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0", "TF_CPP_MIN_LOG_LEVEL": "2"}
     result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, capture_output=True,
-                            text=True, timeout=300)
+                            text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split()[-4:] == ["True", "True", "True", "12"]
 
