@@ -178,7 +178,8 @@ def answers(runs) -> list[str]:
         ("Which produces more faithful samples?", "precision", True, "precision (Kynkäänniemi et al. 2019)"),
         ("Which is closer to the data overall?", "fid", False, "FID on the stated features (lower is better)"),
         ("Which trains more stably?", None, False,
-         "std of the last 5 epochs of the main loss over its range during the run (the larger of the losses)"),
+         "std of the last 5 epochs of the main loss over its range during the run (the larger of the losses; "
+         "needs 3 or more epochs)"),
         ("Which is cheaper?", "train images/s", True, "training images per second on this machine"),
     ]
     for question, key, higher, how in questions:
@@ -188,10 +189,13 @@ def answers(runs) -> list[str]:
                 spreads = [v for k, v in run["row"].items() if k.endswith("_last5_spread")]
                 if spreads:
                     candidates.append((max(spreads), run["name"]))
-            winner = min(candidates) if candidates else None
+            winner = min(candidates) if len(candidates) > 1 else None
+            measured = len(candidates)
         else:
-            winner = best(runs, key, higher)
-        answer = f"**{winner[1]}** ({winner[0]:.4g})" if winner else "not measured for these runs"
+            measured = sum(isinstance(r["row"].get(key), (int, float)) for r in runs)
+            winner = best(runs, key, higher) if measured > 1 else None
+        answer = (f"**{winner[1]}** ({winner[0]:.4g})" if winner else
+                  f"not comparable: {measured} of {len(runs)} runs have this measure")
         lines.append(f"- {question} {answer}: {how}.")
     return lines
 
