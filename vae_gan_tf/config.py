@@ -138,6 +138,9 @@ class TrainConfig:
     time_budget_minutes: Optional[float] = None  # stop after this much training time (equal-CPU comparisons)
     strategy: Literal["auto", "default", "one_device", "mirrored"] = "auto"  # distribute.py
     logical_cpus: Optional[int] = None  # split the CPU into N logical devices (Mirrored on a laptop / in tests)
+    mixed_precision: Optional[Literal["mixed_float16", "mixed_bfloat16"]] = None  # compute dtype policy
+    jit_compile: bool = False  # XLA for the train step (not under a multi-replica strategy)
+    steps_per_execution: int = 1  # train steps per tf.function call (hides Python overhead)
 
 
 # model.name -> config dataclass. The model classes themselves are looked up in
@@ -276,6 +279,7 @@ def check_values(config: Config) -> None:
         "train.epochs": t.epochs,
         "train.batch_size": t.batch_size,
         "train.sample_count": t.sample_count,
+        "train.steps_per_execution": t.steps_per_execution,
         "model.latent_dim": m.latent_dim,
     }
     if isinstance(m, AdversarialConfig):

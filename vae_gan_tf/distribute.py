@@ -51,6 +51,25 @@ def make_strategy(train_config) -> tf.distribute.Strategy:
     return tf.distribute.MirroredStrategy(devices)
 
 
+def precision_policy(train_config) -> tuple[str, list[str]]:
+    """The Keras dtype policy to train with, and warnings. ``mixed_float16`` is only faster on GPUs
+    (and needs loss scaling); without a GPU it falls back to float32 with a warning.
+    ``mixed_bfloat16`` needs no loss scaling and runs on CPUs."""
+    policy = train_config.mixed_precision or "float32"
+    if policy == "mixed_float16" and not tf.config.list_physical_devices("GPU"):
+        return "float32", ["train.mixed_precision=mixed_float16 needs a GPU; training in float32 "
+                           "(use mixed_bfloat16 on CPUs)"]
+    return policy, []
+
+
+def use_jit(train_config, strategy: tf.distribute.Strategy) -> tuple[bool, list[str]]:
+    """``train.jit_compile``, except under a multi-replica strategy, where Keras's XLA path failed
+    (KERAS3_FACTS.md): then False, with a warning."""
+    if train_config.jit_compile and strategy.num_replicas_in_sync > 1:
+        return False, ["train.jit_compile=true is not used under a multi-replica strategy; training without XLA"]
+    return train_config.jit_compile, []
+
+
 def check_batch(config, strategy: tf.distribute.Strategy) -> None:
     """The global batch must split evenly over the replicas."""
     replicas = strategy.num_replicas_in_sync

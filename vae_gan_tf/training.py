@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import keras
@@ -31,7 +32,7 @@ from vae_gan_tf.callbacks import (DiscriminatorCollapseWarning, EpochTimer, Mode
 from vae_gan_tf.config import TOY_SOURCES, Config, dump_config, images_per_step
 from vae_gan_tf.data.pipeline import make_datasets, train_stream
 from vae_gan_tf.data.toy2d import mixture
-from vae_gan_tf.distribute import check_batch, make_strategy
+from vae_gan_tf.distribute import check_batch, make_strategy, precision_policy, use_jit
 from vae_gan_tf.errors import UserError, first_line
 from vae_gan_tf.export import export_saved_model
 from vae_gan_tf.models.registry import build_model, compile_model
@@ -104,11 +105,23 @@ def train_run(config: Config, run_dir: Path, resume: bool = False, overwrite: bo
     run_dir = Path(run_dir)
     strategy = make_strategy(config.train)  # first: logical devices must be set before TF initialises
     check_batch(config, strategy)
+    policy, warnings = precision_policy(config.train)
+    jit, jit_warnings = use_jit(config.train, strategy)
+    for warning in warnings + jit_warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        return _train(config, run_dir, strategy, jit, resume, overwrite, verbose, warnings + jit_warnings)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")  # the policy is process-wide
+
+
+def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_warnings) -> dict:
     replicas = strategy.num_replicas_in_sync
     keras.utils.set_random_seed(config.train.seed)
     data = make_datasets(config, replicas)
     with strategy.scope():  # models, optimizers and metrics are created under the strategy
-        model = compile_model(build_model(config, data.image_shape), config)
+        model = compile_model(build_model(config, data.image_shape), config, jit_compile=jit)
     epochs_done = check_checkpoint(model, run_dir / "checkpoints") if resume else 0
     if epochs_done:  # continue the data stream where the interrupted run left it
         data.train = train_stream(config, data.train_images, data.steps_per_epoch, epochs_done, replicas)
@@ -121,6 +134,9 @@ def train_run(config: Config, run_dir: Path, resume: bool = False, overwrite: bo
     (run_dir / "eval.json").unlink(missing_ok=True)  # an evaluation of earlier weights is stale now
     dump_config(config, run_dir / "config.yaml")  # after the checks: a refused resume changes nothing
     run_log = RunLog(run_dir / "train.log")
+    run_log.warnings.extend(startup_warnings)
+    for warning in startup_warnings:
+        run_log.write(f"WARNING {warning}")
     run_log.write(f"{'resume after epoch ' + str(epochs_done) if resume else 'start'}: "
                   f"{config.model.name} on {config.data.source}, {config.train.epochs} epochs")
     timer = EpochTimer()
@@ -155,6 +171,7 @@ def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, ru
         "epochs_completed": len(history.get("epoch", [])),
         "final": {k: v[-1] for k, v in history.items() if k != "epoch"},
         "parameters": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+        "dtype_policy": keras.mixed_precision.global_policy().name,
         "train_seconds_this_session": round(sum(timer.seconds), 2),
         "train_images_per_s": timer.images_per_second(images_per_step(config)),
         "warnings": run_log.warnings,

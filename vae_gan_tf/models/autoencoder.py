@@ -79,7 +79,7 @@ class Autoencoder(GenerativeModel):
         x = data[0] if isinstance(data, (tuple, list)) else data
         with tf.GradientTape() as tape:
             terms = self.compute_terms(x, training=True)
-            scaled = scale_for_replicas(terms["loss"])
+            scaled = self.optimizer.scale_loss(scale_for_replicas(terms["loss"]))  # loss scaling: float16
         gradients = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
         return self._update_trackers(terms)

@@ -31,6 +31,15 @@ GAN_LOSSES = {
 }
 
 
+def with_loss_scaling(optimizer):
+    """Under the ``mixed_float16`` policy, ``optimizer`` wrapped in a LossScaleOptimizer (once): ``compile``
+    wraps only ``model.optimizer``, and an unscaled float16 update underflows (KERAS3_FACTS.md)."""
+    if (keras.mixed_precision.global_policy().name == "mixed_float16"
+            and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
 @keras.saving.register_keras_serializable(package="vae_gan_tf")
 class GAN(GenerativeModel):
     """Generator G(z), discriminator logit l(x) with D(x) = σ(l(x)); ``d_steps`` D updates per G update.
@@ -83,8 +92,8 @@ class GAN(GenerativeModel):
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         """Keep both optimizers, built now so that their state is saved and restored (module docstring)."""
         super().compile(optimizer=None, **kwargs)
-        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
-        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5)
+        self.d_optimizer = with_loss_scaling(d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5))
+        self.g_optimizer = with_loss_scaling(g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5))
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
 
@@ -144,7 +153,7 @@ class GAN(GenerativeModel):
             real_out = self.discriminator(real, training=training)
             fake_out = self.discriminator(fake, training=training)
             terms = self.discriminator_terms(real, fake, real_out, fake_out)
-            scaled = scale_for_replicas(terms["d_loss"])
+            scaled = self.d_optimizer.scale_loss(scale_for_replicas(terms["d_loss"]))  # loss scaling: float16
         if training:
             variables = self.discriminator.trainable_variables
             gradients = tape.gradient(scaled, variables)
@@ -157,7 +166,7 @@ class GAN(GenerativeModel):
         with tf.GradientTape() as tape:
             fake_out = self.discriminator(self.generator(z, training=training), training=training)
             g_loss = self.generator_loss(fake_out)
-            scaled = scale_for_replicas(g_loss)
+            scaled = self.g_optimizer.scale_loss(scale_for_replicas(g_loss))
         if training:  # only G's variables are updated (D's BatchNorm statistics still move with the batch)
             variables = self.generator.trainable_variables
             gradients = tape.gradient(scaled, variables)

@@ -37,14 +37,17 @@ def make_optimizer(kind: str, learning_rate: float, beta_1: float = 0.9, beta_2:
     return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
 
 
-def compile_model(model, config: Config):
-    """Compile with the config's optimizers: one Adam, or one per player for the GAN family (TTUR)."""
+def compile_model(model, config: Config, jit_compile: bool | None = None):
+    """Compile with the config's optimizers: one Adam, or one per player for the GAN family (TTUR), and
+    the config's ``jit_compile`` (unless overridden) and ``steps_per_execution``."""
     m = config.model
+    options = {"jit_compile": config.train.jit_compile if jit_compile is None else jit_compile,
+               "steps_per_execution": config.train.steps_per_execution}
     if isinstance(m, AdversarialConfig):
         model.compile(d_optimizer=make_optimizer(m.optimizer, m.d_learning_rate, m.d_beta_1, m.d_beta_2),
-                      g_optimizer=make_optimizer(m.optimizer, m.g_learning_rate, m.g_beta_1, m.g_beta_2))
+                      g_optimizer=make_optimizer(m.optimizer, m.g_learning_rate, m.g_beta_1, m.g_beta_2), **options)
     else:
-        model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate))
+        model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate), **options)
         # Build now: reload and BackupAndRestore keep Adam's state only for a built optimizer.
         model.optimizer.build(model.trainable_variables)
     return model

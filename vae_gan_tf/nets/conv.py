@@ -20,7 +20,7 @@ def conv_encoder(image_shape, filters, latent_dim, heads, dense_units=0, activat
     h = layers.Flatten()(h)
     if dense_units:
         h = layers.Dense(dense_units, activation=activation, name="dense")(h)
-    outputs = [layers.Dense(latent_dim, name=head)(h) for head in heads]
+    outputs = [layers.Dense(latent_dim, dtype="float32", name=head)(h) for head in heads]  # float32 under mixed precision
     return keras.Model(x, outputs if len(outputs) > 1 else outputs[0], name=name)
 
 
@@ -36,6 +36,6 @@ def conv_decoder(latent_dim, filters, image_shape, dense_units=0, activation="re
     h = layers.Reshape((height // factor, width // factor, filters[-1]))(h)
     for i, f in enumerate(reversed(list(filters))):
         h = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation=activation, name=f"deconv_{i}")(h)
-    out = layers.Conv2DTranspose(channels, 3, strides=1, padding="same", name="image_logits")(h)
+    out = layers.Conv2DTranspose(channels, 3, strides=1, padding="same", dtype="float32", name="image_logits")(h)
     return keras.Model(z, out, name=name)
 

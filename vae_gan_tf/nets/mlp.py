@@ -14,7 +14,7 @@ def mlp_encoder(image_shape, hidden_units, latent_dim, heads, activation="relu",
     h = layers.Flatten()(x)
     for i, units in enumerate(hidden_units):
         h = layers.Dense(units, activation=activation, name=f"dense_{i}")(h)
-    outputs = [layers.Dense(latent_dim, name=head)(h) for head in heads]
+    outputs = [layers.Dense(latent_dim, dtype="float32", name=head)(h) for head in heads]  # float32 under mixed precision
     return keras.Model(x, outputs if len(outputs) > 1 else outputs[0], name=name)
 
 
@@ -25,7 +25,8 @@ def mlp_decoder(latent_dim, hidden_units, image_shape, activation="relu", name="
     for i, units in enumerate(reversed(list(hidden_units))):
         h = layers.Dense(units, activation=activation, name=f"dense_{i}")(h)
     h = layers.Dense(math.prod(image_shape), name="logits")(h)
-    out = layers.Reshape(tuple(image_shape), name="image_logits")(h)
+    h = layers.Reshape(tuple(image_shape))(h)
+    out = layers.Activation("linear", dtype="float32", name="image_logits")(h)  # last: float32 under mixed precision
     return keras.Model(z, out, name=name)
 
 
