@@ -371,3 +371,15 @@ def test_toy_run_logs_mode_coverage_every_epoch(tmp_path):
     assert (run / "samples" / "epoch_002.png").exists()
     final = json.loads((run / "metrics.json").read_text())["final"]
     assert 0 <= final["modes_captured"] <= 8 and not any(k.startswith("val_") for k in final)
+
+
+@pytest.mark.parametrize("shape, filters", [((28, 28, 1), [128, 64]), ((32, 32, 3), [256, 128, 64])])
+def test_dcgan_shapes_for_mnist_and_cifar(shape, filters):
+    config = load_config(None, ["data.source=digits", "data.scale=symmetric", "model.name=gan",
+                                "model.architecture=dcgan", f"model.generator_filters={filters}",
+                                f"model.discriminator_filters={filters[::-1]}", "model.latent_dim=16"])
+    model = build_model(config, shape)
+    fake = model.generator(tf.random.normal((2, 16)), training=False)
+    assert tuple(fake.shape) == (2, *shape) and float(tf.reduce_max(tf.abs(fake))) <= 1.0
+    assert tuple(model.discriminator(fake).shape) == (2, 1)
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.generator.layers)
