@@ -20,7 +20,7 @@
 # the library function and the test that cover each one.
 
 # %%
-from vae_gan_tf.notebook import NotebookSession
+from vae_gan_tf.notebook import NotebookSession, fit
 
 nb = NotebookSession("004", "Notebook 004: beta-VAE and GAN", globals().get("__file__"))
 QUICK, OUT, CONFIGS = nb.quick, nb.out, nb.configs
@@ -36,18 +36,10 @@ from vae_gan_tf.config import load_config  # noqa: E402
 from vae_gan_tf.data.pipeline import make_datasets  # noqa: E402
 from vae_gan_tf.data.toy2d import mixture  # noqa: E402
 from vae_gan_tf.metrics.modes import mode_coverage  # noqa: E402
-from vae_gan_tf.models.registry import build_model, compile_model  # noqa: E402
 from vae_gan_tf.plotting import read_history, save_image_grid, save_scatter  # noqa: E402
 from vae_gan_tf.training import train_run  # noqa: E402
 
 
-def fit(config, data):
-    """Build, compile and fit the model a config describes on an existing DataBundle (no run folder)."""
-    keras.utils.set_random_seed(config.train.seed)
-    model = compile_model(build_model(config, data.image_shape), config)
-    history = model.fit(data.train, epochs=config.train.epochs, steps_per_epoch=data.steps_per_epoch,
-                        validation_data=data.validation, verbose=0, shuffle=False).history
-    return model, history
 
 
 # %% [markdown]

@@ -57,3 +57,17 @@ class NotebookSession:
         run_dir = self.out / "runs" / name
         shutil.rmtree(run_dir, ignore_errors=True)
         return run_dir
+
+
+def fit(config, data):
+    """Build, compile and fit the model a config describes on an existing DataBundle, without a run
+    folder (notebooks reuse one loaded dataset for several models). Returns (model, history dict)."""
+    import keras
+
+    from vae_gan_tf.models.registry import build_model, compile_model
+
+    keras.utils.set_random_seed(config.train.seed)
+    model = compile_model(build_model(config, data.image_shape), config)
+    history = model.fit(data.train, epochs=config.train.epochs, steps_per_epoch=data.steps_per_epoch,
+                        validation_data=data.validation, verbose=0, shuffle=False).history
+    return model, history
