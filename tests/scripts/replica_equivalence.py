@@ -5,7 +5,9 @@ final metrics of both. Run in its own process: the logical devices must be set b
 The optimizers are plain SGD: the update is then proportional to the gradient, so a loss scaled wrongly for
 the replica count shows up as a factor in the weights. Adam normalises the gradient's scale away (it would
 hide such a bug) and turns float rounding in near-zero gradients into full-size steps, which made the
-WGAN-GP metrics differ by 4e-3 on another CPU model in CI."""
+WGAN-GP metrics differ by 4e-3 on another CPU model in CI. XLA is off as in the configs' default: on the
+CPU, Keras's ``jit_compile="auto"`` turns it on, and XLA's CPU kernels are not run-to-run deterministic even
+with op determinism (a WGAN run differed in 5 of 11 repeats, measured)."""
 
 import json
 import os
@@ -20,6 +22,9 @@ from vae_gan_tf.distribute import configure_logical_cpus  # noqa: E402
 
 configure_logical_cpus(2)
 tf.config.experimental.enable_op_determinism()
+# One inter-op thread: with more, the one-device WGAN-GP run gave different weights in about 1 process of 4
+# (rel. diff ~1e-4, measured), an ordering race between graph ops that op determinism does not cover.
+tf.config.threading.set_inter_op_parallelism_threads(1)
 
 import keras  # noqa: E402
 
@@ -46,10 +51,10 @@ def train(family, strategy):
     with strategy.scope():
         model = build_model(config, data.image_shape)
         if family == "vae":
-            model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE))
+            model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE), jit_compile=False)
         else:
             model.compile(d_optimizer=keras.optimizers.SGD(LEARNING_RATE),
-                          g_optimizer=keras.optimizers.SGD(LEARNING_RATE))
+                          g_optimizer=keras.optimizers.SGD(LEARNING_RATE), jit_compile=False)
     start = flat_weights(model)
     history = model.fit(data.train, epochs=2, steps_per_epoch=data.steps_per_epoch, verbose=0, shuffle=False)
     weights = flat_weights(model)
