@@ -124,7 +124,8 @@ def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_w
         model = compile_model(build_model(config, data.image_shape), config, jit_compile=jit)
     epochs_done = check_checkpoint(model, run_dir / "checkpoints") if resume else 0
     if epochs_done:  # continue the data stream where the interrupted run left it
-        data.train = train_stream(config, data.train_images, data.steps_per_epoch, epochs_done, replicas)
+        data.train = train_stream(config, data.train_images, data.steps_per_epoch, epochs_done, replicas,
+                                  data.train_side)
     if epochs_done >= config.train.epochs and (run_dir / "model.keras").exists():
         raise UserError(f"run {run_dir} has finished all {epochs_done} epochs; raise the count to continue, "
                         f"e.g. --resume --epochs {epochs_done + 10}")

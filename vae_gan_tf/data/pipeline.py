@@ -2,7 +2,9 @@
 
 Each pass over the training images is a stateless random permutation of their indices; batches of
 indices gather the images from memory, then ``[binarize] -> prefetch``. ``drop_remainder`` keeps
-every replica's batch non-empty under ``tf.distribute``.
+every replica's batch non-empty under ``tf.distribute``. Models that need more than the images get a
+*side input* gathered with the same indices, and batches ``(x, side)``: class labels for conditional
+models, the per-step mask of variable-length sequences for the sequence VAE (:func:`side_input`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class DataBundle:
     train_labels: Optional[np.ndarray]
     validation_labels: Optional[np.ndarray]
     steps_per_epoch: int
+    train_side: Optional[np.ndarray] = None  # what the batches carry beside x (side_input), if anything
+    validation_side: Optional[np.ndarray] = None
 
 
 def prepare_images(arrays: ImageArrays, config: Config) -> np.ndarray:
@@ -91,9 +95,27 @@ def interleave_for_replicas(batch: tf.Tensor, chunks: int, replicas: int) -> tf.
     return tf.reshape(tf.transpose(grid, order), shape)
 
 
+def side_input(config: Config, arrays: ImageArrays) -> Optional[np.ndarray]:
+    """What the model needs beside the images, aligned with them: int32 class labels for a model with
+    ``num_classes`` (conditional), the float32 (N, T) step mask of a variable-length sequence source,
+    else None. A conditional model on a source without labels is a UserError."""
+    classes = getattr(config.model, "num_classes", None)
+    if classes is not None:
+        if arrays.labels is None:
+            raise UserError(f"data.source {config.data.source!r} has no labels, which model.name="
+                            f"{config.model.name} needs; use a labelled source (mnist5k, digits, mnist, idx:DIR "
+                            "with a labels file, npz:FILE with y, folder:DIR with one sub-folder per class)")
+        low, high = int(arrays.labels.min()), int(arrays.labels.max())
+        if low < 0 or high >= classes:
+            raise UserError(f"data.source {config.data.source!r} has labels {low}..{high}, outside 0.."
+                            f"{classes - 1}; set model.num_classes={high + 1}")
+        return arrays.labels.astype(np.int32)
+    return arrays.mask
+
+
 def batched(images: np.ndarray, batch_size: int, *, shuffle: bool = False, seed: int = 0,
             dynamic_binarization: bool = False, repeat: bool = False, skip_batches: int = 0,
-            chunks: int = 1, replicas: int = 1) -> tf.data.Dataset:
+            chunks: int = 1, replicas: int = 1, side: Optional[np.ndarray] = None) -> tf.data.Dataset:
     """A dataset of full batches of ``images``; with ``shuffle``, every pass is a new random permutation.
 
     Pass p is permuted by ``stateless_shuffle`` with the seed (``seed``, p), so the order is a function
@@ -101,7 +123,8 @@ def batched(images: np.ndarray, batch_size: int, *, shuffle: bool = False, seed:
     Keras make more than one) nor a restart changes it. ``repeat`` makes the stream endless, for
     ``fit(steps_per_epoch=...)``. ``skip_batches`` starts the stream where a run that already took that
     many batches stands, so a resumed run sees the batches the uninterrupted one would have.
-    ``chunks`` > 1 with ``replicas`` > 1 applies :func:`interleave_for_replicas`. The auto-shard policy
+    ``chunks`` > 1 with ``replicas`` > 1 applies :func:`interleave_for_replicas`. With ``side`` (an array
+    aligned with ``images``), the batches are ``(x, side rows)`` with the same reordering. The auto-shard policy
     is DATA: the data is in memory, so every worker builds the same stream and keeps its share of each
     batch (KERAS3_FACTS.md, tf.distribute).
     """
@@ -122,24 +145,32 @@ def batched(images: np.ndarray, batch_size: int, *, shuffle: bool = False, seed:
     # flat_map hides the size; Keras needs it to iterate a finite (validation) set cleanly.
     remaining = (n - (first_element - first_pass * n)) // batch_size
     ds = ds.apply(tf.data.experimental.assert_cardinality(tf.data.INFINITE_CARDINALITY if repeat else remaining))
-    if dynamic_binarization:
-        ds = ds.map(lambda i, rows: binarize(tf.gather(pixels, rows), seed, i[0]), num_parallel_calls=tf.data.AUTOTUNE)
-    else:
-        ds = ds.map(lambda i, rows: tf.gather(pixels, rows), num_parallel_calls=tf.data.AUTOTUNE)
-    if chunks > 1 and replicas > 1:
-        ds = ds.map(lambda b: interleave_for_replicas(b, chunks, replicas))
+    side_values = None if side is None else tf.constant(side)
+
+    def gather(i, rows):
+        x = tf.gather(pixels, rows)
+        if dynamic_binarization:
+            x = binarize(x, seed, i[0])
+        if chunks > 1 and replicas > 1:
+            x = interleave_for_replicas(x, chunks, replicas)
+        if side_values is None:
+            return x
+        extra = tf.gather(side_values, rows)
+        return x, interleave_for_replicas(extra, chunks, replicas) if chunks > 1 and replicas > 1 else extra
+
+    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
 def train_stream(config: Config, train_images: np.ndarray, steps_per_epoch: int, start_epoch: int = 0,
-                 replicas: int = 1):
+                 replicas: int = 1, side: Optional[np.ndarray] = None):
     """The endless, shuffled training batches, positioned after ``start_epoch`` epochs (for a resume)."""
     return batched(train_images, images_per_step(config), shuffle=True,
                    seed=config.train.seed, dynamic_binarization=config.data.binarize, repeat=True,
                    skip_batches=start_epoch * steps_per_epoch, chunks=getattr(config.model, "d_steps", 1),
-                   replicas=replicas)
+                   replicas=replicas, side=side)
 
 
 def make_datasets(config: Config, replicas: int = 1) -> DataBundle:
@@ -159,17 +190,20 @@ def make_datasets(config: Config, replicas: int = 1) -> DataBundle:
     if val_images is not None and d.binarize and d.source not in TOY_SOURCES:  # fixed, for held-out images
         val_images = (np.random.default_rng(SPLIT_SEED).random(val_images.shape) < val_images).astype(np.float32)
     labels = arrays.labels
+    side = side_input(config, arrays)
+    train_side = side[train_idx] if side is not None else None
+    val_side = side[val_idx] if side is not None and len(val_idx) else None
     steps = len(train_idx) // batch
     if t.steps_per_epoch is not None:
         steps = min(steps, t.steps_per_epoch)
-    train_ds = train_stream(config, train_images, steps, replicas=replicas)
+    train_ds = train_stream(config, train_images, steps, replicas=replicas, side=train_side)
     val_ds = None
     if val_images is not None and len(val_images) >= batch:
-        val_ds = batched(val_images, batch)
+        val_ds = batched(val_images, batch, side=val_side)
     return DataBundle(
         train=train_ds, validation=val_ds, image_shape=tuple(images.shape[1:]),
         train_images=train_images, validation_images=val_images,
         train_labels=labels[train_idx] if labels is not None else None,
         validation_labels=labels[val_idx] if labels is not None and len(val_idx) else None,
-        steps_per_epoch=steps,
+        steps_per_epoch=steps, train_side=train_side, validation_side=val_side,
     )

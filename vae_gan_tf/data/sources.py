@@ -34,10 +34,12 @@ OFFLINE_HINT = (
 
 @dataclass
 class ImageArrays:
-    """Images as float32 in [0, 1], NHWC (or 2-D points, shape (N, 2)), with integer labels if any."""
+    """Images as float32 in [0, 1], NHWC (or 2-D points, shape (N, 2)), with integer labels if any, and
+    for variable-length sequences (N, T, F) the float32 (N, T) mask of the steps that are not padding."""
 
     images: np.ndarray
     labels: Optional[np.ndarray] = None
+    mask: Optional[np.ndarray] = None
 
 
 def load_source(source: str, split: str = "train", image_size: int | None = None) -> ImageArrays:
