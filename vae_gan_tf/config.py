@@ -56,6 +56,7 @@ class EncoderDecoderConfig:
     conv_filters: list[int] = field(default_factory=lambda: [32, 64])  # one stride-2 conv each
     dense_units: int = 0  # optional dense layer between conv stack and latent heads (0: none)
     activation: Literal["relu", "tanh", "elu", "leaky_relu", "softplus"] = "relu"  # hidden layers
+    attention_resolution: Optional[int] = None  # conv: SAGAN self-attention after the decoder's map of this side
 
 
 @dataclass
@@ -97,6 +98,7 @@ class AdversarialConfig:
     g_beta_1: float = 0.5
     g_beta_2: float = 0.999
     ema_decay: Optional[float] = None  # exponential moving average of G's weights for sampling/export
+    attention_resolution: Optional[int] = None  # dcgan: SAGAN self-attention after G's and D's map of this side
 
 
 @dataclass
@@ -303,6 +305,10 @@ def check_values(config: Config) -> None:
         raise UserError(f"data.validation_split must be in [0, 1), got {d.validation_split}")
     if d.channels not in (None, 1, 3):
         raise UserError(f"data.channels must be 1, 3 or null, got {d.channels}")
+    resolution = getattr(m, "attention_resolution", None)
+    if resolution is not None and getattr(m, "architecture", None) not in ("conv", "dcgan"):
+        raise UserError(f"model.attention_resolution needs a convolutional network (architecture conv or dcgan), "
+                        f"not {m.architecture}; set it to null")
     if isinstance(m, EncoderDecoderConfig):
         _check_encoder_decoder(m)
     else:
@@ -379,7 +385,36 @@ def check_image_shape(config: Config, native_shape: tuple[int, int, int]) -> tup
                 f"image size {h}x{w} is not divisible by {factor} (one stride-2 layer per entry of "
                 f"model.{key}={filters}); set data.image_size to a multiple of {factor} or use fewer entries"
             )
+    check_attention(m, h)
     return h, w, c
+
+
+def attention_sides(model, height: int) -> list[int]:
+    """The feature-map sides where ``model.attention_resolution`` can place self-attention: the conv
+    decoder's maps (after the reshape and after each transposed conv), DCGAN G's maps before the
+    output layer and D's maps after each strided conv (nets/conv.py, nets/dcgan.py)."""
+    if model.architecture == "conv":
+        factor = 2 ** len(model.conv_filters)
+        return [height // factor * 2**i for i in range(len(model.conv_filters) + 1)]
+    if model.architecture == "dcgan":
+        generator = [height // 2 ** len(model.generator_filters) * 2**i for i in range(len(model.generator_filters))]
+        discriminator = [height // 2**i for i in range(1, len(model.discriminator_filters) + 1)]
+        return sorted(set(generator) | set(discriminator))
+    return []
+
+
+def check_attention(model, height: int) -> None:
+    """``attention_resolution`` must name a side that the network has (and a conv/dcgan network)."""
+    resolution = getattr(model, "attention_resolution", None)
+    if resolution is None:
+        return
+    sides = attention_sides(model, height)
+    if not sides:
+        raise UserError(f"model.attention_resolution needs a convolutional network (architecture conv or dcgan), "
+                        f"not {model.architecture}; set it to null")
+    if resolution not in sides:
+        raise UserError(f"model.attention_resolution={resolution} is not a feature-map side of this network "
+                        f"at image size {height}; use one of {sides} (smaller is cheaper: attention costs side**4)")
 
 
 def _build_section(section: str, cls: type, values: dict):

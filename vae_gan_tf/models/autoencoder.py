@@ -24,7 +24,7 @@ class Autoencoder(GenerativeModel):
 
     def __init__(self, image_shape, architecture="conv", latent_dim=16, hidden_units=(512, 256),
                  conv_filters=(32, 64), dense_units=0, activation="relu", likelihood="squared_error",
-                 **kwargs):
+                 attention_resolution=None, **kwargs):
         super().__init__(**kwargs)
         self.image_shape = tuple(int(s) for s in image_shape)
         self.architecture = architecture
@@ -34,9 +34,10 @@ class Autoencoder(GenerativeModel):
         self.dense_units = int(dense_units)
         self.activation = activation
         self.likelihood = likelihood
+        self.attention_resolution = attention_resolution
         self.encoder, self.decoder = encoder_decoder(
             self.image_shape, architecture, self.latent_dim, self.heads, self.hidden_units,
-            self.conv_filters, self.dense_units, activation)
+            self.conv_filters, self.dense_units, activation, attention_resolution)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
 
     @property
@@ -47,7 +48,8 @@ class Autoencoder(GenerativeModel):
         return {**super().get_config(), "image_shape": self.image_shape, "architecture": self.architecture,
                 "latent_dim": self.latent_dim, "hidden_units": self.hidden_units,
                 "conv_filters": self.conv_filters, "dense_units": self.dense_units,
-                "activation": self.activation, "likelihood": self.likelihood}
+                "activation": self.activation, "likelihood": self.likelihood,
+                "attention_resolution": self.attention_resolution}
 
     # ---- the model's maps
 

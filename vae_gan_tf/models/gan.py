@@ -53,7 +53,7 @@ class GAN(GenerativeModel):
     def __init__(self, image_shape, architecture="mlp", latent_dim=64, generator_units=(256, 256),
                  discriminator_units=(256, 256), generator_filters=(128, 64), discriminator_filters=(64, 128),
                  output_activation="tanh", d_steps=1, ema_decay=None, loss="nonsaturating", label_smoothing=0.0,
-                 critic=False, **kwargs):
+                 critic=False, attention_resolution=None, **kwargs):
         super().__init__(**kwargs)
         self.image_shape = tuple(int(s) for s in image_shape)
         self.architecture = architecture
@@ -67,9 +67,10 @@ class GAN(GenerativeModel):
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.loss = loss
         self.label_smoothing = float(label_smoothing)
+        self.attention_resolution = attention_resolution
         self.generator, self.discriminator = generator_discriminator(
             self.image_shape, architecture, self.latent_dim, self.generator_units, self.discriminator_units,
-            self.generator_filters, self.discriminator_filters, output_activation, critic)
+            self.generator_filters, self.discriminator_filters, output_activation, critic, attention_resolution)
         self.ema_generator = None
         if self.ema_decay is not None:
             self.ema_generator = keras.models.clone_model(self.generator)
@@ -85,7 +86,7 @@ class GAN(GenerativeModel):
                 "discriminator_units": self.discriminator_units, "generator_filters": self.generator_filters,
                 "discriminator_filters": self.discriminator_filters, "output_activation": self.output_activation,
                 "d_steps": self.d_steps, "ema_decay": self.ema_decay, "loss": self.loss,
-                "label_smoothing": self.label_smoothing}
+                "label_smoothing": self.label_smoothing, "attention_resolution": self.attention_resolution}
 
     # ---- two optimizers
 
@@ -98,6 +99,8 @@ class GAN(GenerativeModel):
         self.g_optimizer.build(self.generator.trainable_variables)
 
     def get_compile_config(self):
+        if self.d_optimizer is None:  # never compiled: nothing to re-create on load
+            return None
         return {"d_optimizer": keras.optimizers.serialize(self.d_optimizer),
                 "g_optimizer": keras.optimizers.serialize(self.g_optimizer)}
 

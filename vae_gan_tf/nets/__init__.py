@@ -6,17 +6,18 @@ from vae_gan_tf.nets.mlp import mlp_decoder, mlp_discriminator, mlp_encoder, mlp
 
 
 def encoder_decoder(image_shape, architecture, latent_dim, heads, hidden_units, conv_filters, dense_units,
-                    activation):
-    """The (encoder, decoder) pair that a model config describes."""
+                    activation, attention_resolution=None):
+    """The (encoder, decoder) pair that a model config describes (attention: conv decoders only)."""
     if architecture == "mlp":
         return (mlp_encoder(image_shape, hidden_units, latent_dim, heads, activation),
                 mlp_decoder(latent_dim, hidden_units, image_shape, activation))
     return (conv_encoder(image_shape, conv_filters, latent_dim, heads, dense_units, activation),
-            conv_decoder(latent_dim, conv_filters, image_shape, dense_units, activation))
+            conv_decoder(latent_dim, conv_filters, image_shape, dense_units, activation, attention_resolution))
 
 
 def generator_discriminator(image_shape, architecture, latent_dim, generator_units, discriminator_units,
-                            generator_filters, discriminator_filters, output_activation, critic=False):
+                            generator_filters, discriminator_filters, output_activation, critic=False,
+                            attention_resolution=None):
     """The (generator, discriminator) pair that an adversarial config describes.
 
     A Wasserstein ``critic`` has no BatchNorm (Gulrajani et al. 2017, §4) and no output bias: its
@@ -24,7 +25,8 @@ def generator_discriminator(image_shape, architecture, latent_dim, generator_uni
     turns into updates driven by rounding noise.
     """
     if architecture == "dcgan":
-        return (dcgan_generator(latent_dim, generator_filters, image_shape, output_activation),
-                dcgan_discriminator(image_shape, discriminator_filters, batchnorm=not critic, output_bias=not critic))
+        return (dcgan_generator(latent_dim, generator_filters, image_shape, output_activation, attention_resolution),
+                dcgan_discriminator(image_shape, discriminator_filters, batchnorm=not critic, output_bias=not critic,
+                                    attention_resolution=attention_resolution))
     return (mlp_generator(latent_dim, generator_units, image_shape, output_activation),
             mlp_discriminator(image_shape, discriminator_units, output_bias=not critic))

@@ -2,7 +2,8 @@
 BatchNorm in G (and in D after its first layer), ReLU in G, LeakyReLU(0.2) in D, tanh output.
 
 A WGAN-GP critic has no BatchNorm (Gulrajani et al. 2017, §4: the penalty is per example, and
-BatchNorm makes each output depend on the whole batch).
+BatchNorm makes each output depend on the whole batch). ``attention_resolution`` inserts a
+SelfAttention2D after the feature map of that side in G and in D (SAGAN, Zhang et al. 2018, §5).
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from vae_gan_tf.nets.conv import maybe_attention
 
-def dcgan_generator(latent_dim, filters, image_shape, output_activation="tanh", name="generator"):
+
+def dcgan_generator(latent_dim, filters, image_shape, output_activation="tanh", attention_resolution=None,
+                    name="generator"):
     """z -> Dense(s·s·filters[0]) -> BN-ReLU -> [ConvT(f, 5, 2) -> BN-ReLU] for filters[1:] -> ConvT(C, 5, 2).
 
     With ``len(filters)`` upsamplings, s = H / 2**len(filters): [128, 64] makes 7 -> 14 -> 28,
@@ -23,17 +27,18 @@ def dcgan_generator(latent_dim, filters, image_shape, output_activation="tanh", 
     h = layers.Dense((height // factor) * (width // factor) * filters[0], use_bias=False, name="project")(z)
     h = layers.BatchNormalization()(h)
     h = layers.ReLU()(h)
-    h = layers.Reshape((height // factor, width // factor, filters[0]))(h)
+    h = maybe_attention(layers.Reshape((height // factor, width // factor, filters[0]))(h), attention_resolution)
     for i, f in enumerate(filters[1:]):
         h = layers.Conv2DTranspose(f, 5, strides=2, padding="same", use_bias=False, name=f"deconv_{i}")(h)
         h = layers.BatchNormalization()(h)
-        h = layers.ReLU()(h)
+        h = maybe_attention(layers.ReLU()(h), attention_resolution)
     h = layers.Conv2DTranspose(channels, 5, strides=2, padding="same", name="to_image")(h)
     out = layers.Activation(output_activation, dtype="float32", name=output_activation)(h)
     return keras.Model(z, out, name=name)
 
 
-def dcgan_discriminator(image_shape, filters, batchnorm=True, output_bias=True, name="discriminator"):
+def dcgan_discriminator(image_shape, filters, batchnorm=True, output_bias=True, attention_resolution=None,
+                        name="discriminator"):
     """x -> [Conv2D(f, 5, 2) -> (BN) -> LeakyReLU(0.2)] per filter -> Flatten -> one logit."""
     x = keras.Input(shape=tuple(image_shape), name="x")
     h = x
@@ -41,7 +46,7 @@ def dcgan_discriminator(image_shape, filters, batchnorm=True, output_bias=True, 
         h = layers.Conv2D(f, 5, strides=2, padding="same", name=f"conv_{i}")(h)
         if batchnorm and i > 0:
             h = layers.BatchNormalization()(h)
-        h = layers.LeakyReLU(0.2)(h)
+        h = maybe_attention(layers.LeakyReLU(0.2)(h), attention_resolution)
     h = layers.Flatten()(h)
     out = layers.Dense(1, use_bias=output_bias, dtype="float32", name="logit")(h)
     return keras.Model(x, out, name=name)
