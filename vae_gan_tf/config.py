@@ -79,6 +79,23 @@ class AutoencoderConfig(EncoderDecoderConfig):
 
 
 @dataclass
+class VAEGANConfig(EncoderDecoderConfig):
+    """VAE/GAN (Larsen et al. 2016): the VAE's networks plus a discriminator whose last hidden layer
+    measures the reconstruction; three optimizers (models/vaegan.py)."""
+
+    name: str = "vaegan"
+    beta: float = 1.0  # weight of the KL term in the encoder's loss (1 in the paper)
+    kl_warmup_steps: int = 0
+    gamma: float = 0.01  # decoder loss: gamma * feature reconstruction + adversarial term (Larsen et al. §2.2)
+    discriminator_filters: list[int] = field(default_factory=lambda: [64, 128])  # conv: DCGAN discriminator
+    discriminator_units: list[int] = field(default_factory=lambda: [256, 256])  # mlp discriminator
+    encoder_learning_rate: float = 3e-4  # Larsen et al. used 3e-4 (RMSprop); Adam here, beta_1 below
+    decoder_learning_rate: float = 3e-4
+    discriminator_learning_rate: float = 3e-4
+    adam_beta_1: float = 0.5  # Radford et al. 2016
+
+
+@dataclass
 class AdversarialConfig:
     """Fields shared by the GAN family: networks, per-player optimizers (TTUR, Heusel et al. 2017)."""
 
@@ -152,9 +169,11 @@ MODEL_CONFIGS: dict[str, type] = {
     "autoencoder": AutoencoderConfig,
     "gan": GANConfig,
     "wgan": WGANConfig,
+    "vaegan": VAEGANConfig,
 }
 # Keys of the adversarial configs that configure the optimizers, not the model's constructor.
-OPTIMIZER_KEYS = ("optimizer", "d_learning_rate", "g_learning_rate", "d_beta_1", "d_beta_2", "g_beta_1", "g_beta_2")
+OPTIMIZER_KEYS = ("optimizer", "d_learning_rate", "g_learning_rate", "d_beta_1", "d_beta_2", "g_beta_1", "g_beta_2",
+                  "encoder_learning_rate", "decoder_learning_rate", "discriminator_learning_rate", "adam_beta_1")
 
 
 @dataclass
@@ -313,6 +332,8 @@ def check_values(config: Config) -> None:
         _check_encoder_decoder(m)
     else:
         _check_adversarial(config)
+    if isinstance(m, VAEGANConfig):
+        _check_vaegan(config)
     if isinstance(m, VAEConfig):
         if not m.beta >= 0:
             raise UserError(f"model.beta must be non-negative, got {m.beta}")
@@ -335,6 +356,23 @@ def _check_encoder_decoder(m: EncoderDecoderConfig) -> None:
         raise UserError("model.conv_filters must not be empty for architecture conv")
     if m.dense_units < 0:
         raise UserError(f"model.dense_units must be 0 (none) or positive, got {m.dense_units}")
+
+
+def _check_vaegan(config: Config) -> None:
+    m = config.model
+    if config.data.scale != "unit":
+        raise UserError("model.name vaegan decodes to sigmoid(logits), pixels in [0, 1]: set data.scale=unit")
+    for key in ("discriminator_filters", "discriminator_units"):
+        values = getattr(m, key)
+        if not values or any(v < 1 for v in values):
+            raise UserError(f"model.{key} must be a non-empty list of positive integers, got {values}")
+    for key in ("encoder_learning_rate", "decoder_learning_rate", "discriminator_learning_rate", "gamma"):
+        if not getattr(m, key) > 0:
+            raise UserError(f"model.{key} must be positive, got {getattr(m, key)}")
+    if not m.beta >= 0 or m.kl_warmup_steps < 0:
+        raise UserError(f"model.beta and model.kl_warmup_steps must be non-negative, got {m.beta}, {m.kl_warmup_steps}")
+    if not 0 <= m.adam_beta_1 < 1:
+        raise UserError(f"model.adam_beta_1 must be in [0, 1), got {m.adam_beta_1}")
 
 
 def _check_adversarial(config: Config) -> None:
@@ -376,7 +414,8 @@ def check_image_shape(config: Config, native_shape: tuple[int, int, int]) -> tup
     if config.data.channels is not None:
         c = config.data.channels
     m = config.model
-    strided = {"conv": ["conv_filters"], "dcgan": ["generator_filters", "discriminator_filters"]}
+    strided = {"conv": ["conv_filters"] + (["discriminator_filters"] if isinstance(m, VAEGANConfig) else []),
+               "dcgan": ["generator_filters", "discriminator_filters"]}
     for key in strided.get(getattr(m, "architecture", None), []):
         filters = getattr(m, key)
         factor = 2 ** len(filters)

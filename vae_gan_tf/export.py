@@ -1,5 +1,6 @@
 """SavedModel export with named endpoints per family (VAE: encode, decode, sample, reconstruct, generate;
-autoencoder: encode, decode, reconstruct; GAN/WGAN: sample, generate, discriminate), loadable by ``tf.saved_model.load`` alone.
+VAE/GAN: the VAE's and discriminate; autoencoder: encode, decode, reconstruct; GAN/WGAN: sample, generate,
+discriminate), loadable by ``tf.saved_model.load`` alone.
 
 Uses ``keras.export.ExportArchive`` (KERAS3_FACTS.md, export): every endpoint has a ``None`` batch
 dimension. A small ``assets/vae_gan_tf.json`` records the family, shapes and pixel range so that
@@ -18,6 +19,7 @@ from vae_gan_tf.exported import INFO_FILE
 from vae_gan_tf.models.autoencoder import Autoencoder
 from vae_gan_tf.models.gan import GAN
 from vae_gan_tf.models.vae import VAE
+from vae_gan_tf.models.vaegan import VAEGAN
 
 
 
@@ -40,6 +42,8 @@ def encoder_decoder_endpoints(model: Autoencoder) -> dict:
                  "reconstruct": (reconstruct, [x_spec])}
     if isinstance(model, VAE):
         endpoints.update(prior_endpoints(model))
+    if isinstance(model, VAEGAN):
+        endpoints["discriminate"] = (lambda x: model.discriminate(x)[0], [x_spec])
     return endpoints
 
 

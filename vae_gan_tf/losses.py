@@ -150,6 +150,26 @@ def wasserstein_generator_loss(fake_scores: tf.Tensor) -> tf.Tensor:
     return -tf.reduce_mean(fake_scores)
 
 
+def feature_reconstruction_loss(real_features: tf.Tensor, reconstructed_features: tf.Tensor) -> tf.Tensor:
+    """−log N(Dis_l(x) | Dis_l(x̃), I) up to its constant ½·d·log 2π: ½‖Dis_l(x) − Dis_l(x̃)‖² per example,
+    the VAE/GAN likelihood measured in a discriminator layer (Larsen et al. 2016, eqs. 6-7), shape (batch,)."""
+    return 0.5 * _sum_non_batch(tf.square(real_features - reconstructed_features))
+
+
+def vaegan_discriminator_loss(real_logits: tf.Tensor, reconstructed_logits: tf.Tensor,
+                              sampled_logits: tf.Tensor) -> tf.Tensor:
+    """−L_GAN = −E[log Dis(x)] − E[log(1 − Dis(x̃))] − E[log(1 − Dis(x_p))], with x̃ = Dec(Enc(x)) and
+    x_p = Dec(z), z ~ p(z): the discriminator treats reconstructions and prior samples both as fakes
+    (Larsen et al. 2016, Algorithm 1), batch means."""
+    return minimax_discriminator_loss(real_logits, reconstructed_logits) + tf.reduce_mean(tf.nn.softplus(sampled_logits))
+
+
+def vaegan_decoder_adversarial_loss(reconstructed_logits: tf.Tensor, sampled_logits: tf.Tensor) -> tf.Tensor:
+    """The decoder's side of L_GAN in Larsen et al. 2016, Algorithm 1, in the non-saturating form
+    −E[log Dis(x̃)] − E[log Dis(x_p)] (Goodfellow et al. 2014, §3), batch means."""
+    return nonsaturating_generator_loss(reconstructed_logits) + nonsaturating_generator_loss(sampled_logits)
+
+
 def per_example_shape(x: tf.Tensor) -> tf.Tensor:
     """(batch, 1, ..., 1): the shape of one scalar per example, broadcastable against ``x``."""
     return tf.concat([tf.shape(x)[:1], tf.ones([tf.rank(x) - 1], tf.int32)], 0)

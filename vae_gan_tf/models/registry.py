@@ -7,10 +7,11 @@ import dataclasses
 
 import keras
 
-from vae_gan_tf.config import OPTIMIZER_KEYS, AdversarialConfig, Config
+from vae_gan_tf.config import OPTIMIZER_KEYS, AdversarialConfig, Config, VAEGANConfig
 from vae_gan_tf.models.autoencoder import Autoencoder
 from vae_gan_tf.models.gan import GAN
 from vae_gan_tf.models.vae import VAE
+from vae_gan_tf.models.vaegan import VAEGAN
 from vae_gan_tf.models.wgan import WGAN
 
 MODEL_CLASSES = {
@@ -18,6 +19,7 @@ MODEL_CLASSES = {
     "autoencoder": Autoencoder,
     "gan": GAN,
     "wgan": WGAN,
+    "vaegan": VAEGAN,
 }
 
 
@@ -38,7 +40,8 @@ def make_optimizer(kind: str, learning_rate: float, beta_1: float = 0.9, beta_2:
 
 
 def compile_model(model, config: Config, jit_compile: bool | None = None):
-    """Compile with the config's optimizers: one Adam, or one per player for the GAN family (TTUR), and
+    """Compile with the config's optimizers: one Adam, one per player for the GAN family (TTUR), or one
+    per network for VAE/GAN, and
     the config's ``jit_compile`` (unless overridden) and ``steps_per_execution``."""
     m = config.model
     options = {"jit_compile": config.train.jit_compile if jit_compile is None else jit_compile,
@@ -46,6 +49,11 @@ def compile_model(model, config: Config, jit_compile: bool | None = None):
     if isinstance(m, AdversarialConfig):
         model.compile(d_optimizer=make_optimizer(m.optimizer, m.d_learning_rate, m.d_beta_1, m.d_beta_2),
                       g_optimizer=make_optimizer(m.optimizer, m.g_learning_rate, m.g_beta_1, m.g_beta_2), **options)
+    elif isinstance(m, VAEGANConfig):
+        model.compile(encoder_optimizer=make_optimizer("adam", m.encoder_learning_rate, m.adam_beta_1),
+                      decoder_optimizer=make_optimizer("adam", m.decoder_learning_rate, m.adam_beta_1),
+                      discriminator_optimizer=make_optimizer("adam", m.discriminator_learning_rate, m.adam_beta_1),
+                      **options)
     else:
         model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate), **options)
         # Build now: reload and BackupAndRestore keep Adam's state only for a built optimizer.
