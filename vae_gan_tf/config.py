@@ -71,6 +71,14 @@ class VAEConfig(EncoderDecoderConfig):
 
 
 @dataclass
+class CVAEConfig(VAEConfig):
+    """Conditional VAE (Sohn et al. 2015): the label goes to the encoder and the decoder."""
+
+    name: str = "cvae"
+    num_classes: int = 10  # labels are 0 .. num_classes - 1
+
+
+@dataclass
 class AutoencoderConfig(EncoderDecoderConfig):
     """Deterministic autoencoder (doc 002 §1.3.1.1): minimises a reconstruction loss only."""
 
@@ -86,7 +94,7 @@ class VAEGANConfig(EncoderDecoderConfig):
     name: str = "vaegan"
     beta: float = 1.0  # weight of the KL term in the encoder's loss (1 in the paper)
     kl_warmup_steps: int = 0
-    gamma: float = 0.01  # decoder loss: gamma * feature reconstruction + adversarial term (Larsen et al. §2.2)
+    gamma: float = 1.0  # decoder loss: gamma * feature reconstruction + adversarial term (Larsen et al. §2.2)
     discriminator_filters: list[int] = field(default_factory=lambda: [64, 128])  # conv: DCGAN discriminator
     discriminator_units: list[int] = field(default_factory=lambda: [256, 256])  # mlp discriminator
     encoder_learning_rate: float = 3e-4  # Larsen et al. used 3e-4 (RMSprop); Adam here, beta_1 below
@@ -125,6 +133,15 @@ class GANConfig(AdversarialConfig):
     name: str = "gan"
     loss: Literal["nonsaturating", "minimax", "least_squares", "hinge"] = "nonsaturating"
     label_smoothing: float = 0.0  # one-sided: real targets 1 - s (Salimans et al. 2016)
+
+
+@dataclass
+class CGANConfig(GANConfig):
+    """Class-conditional GAN: label embedding in G, projection discriminator (Miyato & Koyama 2018)."""
+
+    name: str = "cgan"
+    num_classes: int = 10  # labels are 0 .. num_classes - 1
+    embedding_dim: int = 16  # size of G's learned label embedding
 
 
 @dataclass
@@ -170,6 +187,8 @@ MODEL_CONFIGS: dict[str, type] = {
     "gan": GANConfig,
     "wgan": WGANConfig,
     "vaegan": VAEGANConfig,
+    "cvae": CVAEConfig,
+    "cgan": CGANConfig,
 }
 # Keys of the adversarial configs that configure the optimizers, not the model's constructor.
 OPTIMIZER_KEYS = ("optimizer", "d_learning_rate", "g_learning_rate", "d_beta_1", "d_beta_2", "g_beta_1", "g_beta_2",
@@ -305,6 +324,10 @@ def check_values(config: Config) -> None:
     }
     if isinstance(m, AdversarialConfig):
         positive["model.d_steps"] = m.d_steps
+    if isinstance(m, (CVAEConfig, CGANConfig)):
+        positive["model.num_classes"] = m.num_classes
+    if isinstance(m, CGANConfig):
+        positive["model.embedding_dim"] = m.embedding_dim
     for key, value in positive.items():
         if value < 1:
             raise UserError(f"{key} must be at least 1, got {value}")

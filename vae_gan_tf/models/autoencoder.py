@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from vae_gan_tf import losses
 from vae_gan_tf.models.base import GenerativeModel, scale_for_replicas
-from vae_gan_tf.nets import encoder_decoder
+from vae_gan_tf.nets import make_decoder, make_encoder
 
 
 @keras.saving.register_keras_serializable(package="vae_gan_tf")
@@ -35,9 +35,7 @@ class Autoencoder(GenerativeModel):
         self.activation = activation
         self.likelihood = likelihood
         self.attention_resolution = attention_resolution
-        self.encoder, self.decoder = encoder_decoder(
-            self.image_shape, architecture, self.latent_dim, self.heads, self.hidden_units,
-            self.conv_filters, self.dense_units, activation, attention_resolution)
+        self.encoder, self.decoder = self.make_networks()
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
 
     @property
@@ -50,6 +48,13 @@ class Autoencoder(GenerativeModel):
                 "conv_filters": self.conv_filters, "dense_units": self.dense_units,
                 "activation": self.activation, "likelihood": self.likelihood,
                 "attention_resolution": self.attention_resolution}
+
+    def make_networks(self):
+        """(encoder, decoder) for this model's config (conditional models wrap them)."""
+        return (make_encoder(self.image_shape, self.architecture, self.latent_dim, self.heads, self.hidden_units,
+                             self.conv_filters, self.dense_units, self.activation),
+                make_decoder(self.latent_dim, self.architecture, self.image_shape, self.hidden_units,
+                             self.conv_filters, self.dense_units, self.activation, self.attention_resolution))
 
     # ---- the model's maps
 
@@ -77,18 +82,20 @@ class Autoencoder(GenerativeModel):
         """The batch-mean loss terms, keyed by metric name; ``loss`` is what is minimised."""
         return {"loss": tf.reduce_mean(self.reconstruction_loss(x, self(x, training=training)))}
 
+    def batch_inputs(self, data):
+        """The arguments of ``compute_terms`` in a batch: (x,), or (x, labels) for a conditional model."""
+        return (data[0],) if isinstance(data, (tuple, list)) else (data,)
+
     def train_step(self, data):
-        x = data[0] if isinstance(data, (tuple, list)) else data
         with tf.GradientTape() as tape:
-            terms = self.compute_terms(x, training=True)
+            terms = self.compute_terms(*self.batch_inputs(data), training=True)
             scaled = self.optimizer.scale_loss(scale_for_replicas(terms["loss"]))  # loss scaling: float16
         gradients = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
         return self._update_trackers(terms)
 
     def test_step(self, data):
-        x = data[0] if isinstance(data, (tuple, list)) else data
-        return self._update_trackers(self.compute_terms(x, training=False))
+        return self._update_trackers(self.compute_terms(*self.batch_inputs(data), training=False))
 
     def _update_trackers(self, terms):
         for name, value in terms.items():

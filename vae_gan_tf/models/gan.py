@@ -68,9 +68,8 @@ class GAN(GenerativeModel):
         self.loss = loss
         self.label_smoothing = float(label_smoothing)
         self.attention_resolution = attention_resolution
-        self.generator, self.discriminator = generator_discriminator(
-            self.image_shape, architecture, self.latent_dim, self.generator_units, self.discriminator_units,
-            self.generator_filters, self.discriminator_filters, output_activation, critic, attention_resolution)
+        self.critic = critic
+        self.generator, self.discriminator = self.make_networks()
         self.ema_generator = None
         if self.ema_decay is not None:
             self.ema_generator = keras.models.clone_model(self.generator)
@@ -87,6 +86,15 @@ class GAN(GenerativeModel):
                 "discriminator_filters": self.discriminator_filters, "output_activation": self.output_activation,
                 "d_steps": self.d_steps, "ema_decay": self.ema_decay, "loss": self.loss,
                 "label_smoothing": self.label_smoothing, "attention_resolution": self.attention_resolution}
+
+    def make_networks(self, generator_input_dim=None):
+        """(generator, discriminator) for this model's config (the conditional GAN wraps them, with a
+        generator that takes ``generator_input_dim`` inputs instead of ``latent_dim``)."""
+        return generator_discriminator(
+            self.image_shape, self.architecture, generator_input_dim or self.latent_dim, self.generator_units,
+            self.discriminator_units,
+            self.generator_filters, self.discriminator_filters, self.output_activation, self.critic,
+            self.attention_resolution)
 
     # ---- two optimizers
 
@@ -149,12 +157,20 @@ class GAN(GenerativeModel):
 
     # ---- training
 
-    def discriminator_step(self, real, training=True):
+    def fake(self, z, labels, training):
+        """G's images for noise ``z`` (``labels`` are for conditional models; ignored here)."""
+        return self.generator(z, training=training)
+
+    def score(self, x, labels, training):
+        """D's logits (raw scores for a critic) for ``x`` (``labels``: as in :meth:`fake`)."""
+        return self.discriminator(x, training=training)
+
+    def discriminator_step(self, real, labels=None, training=True):
         z = self.standard_normal(tf.stack([tf.shape(real)[0], self.latent_dim]))
         with tf.GradientTape() as tape:
-            fake = self.generator(z, training=training)
-            real_out = self.discriminator(real, training=training)
-            fake_out = self.discriminator(fake, training=training)
+            fake = self.fake(z, labels, training)
+            real_out = self.score(real, labels, training)
+            fake_out = self.score(fake, labels, training)
             terms = self.discriminator_terms(real, fake, real_out, fake_out)
             scaled = self.d_optimizer.scale_loss(scale_for_replicas(terms["d_loss"]))  # loss scaling: float16
         if training:
@@ -164,10 +180,10 @@ class GAN(GenerativeModel):
             self.after_discriminator_update()
         return terms
 
-    def generator_step(self, batch_size, training=True):
+    def generator_step(self, batch_size, labels=None, training=True):
         z = self.standard_normal(tf.stack([batch_size, self.latent_dim]))
         with tf.GradientTape() as tape:
-            fake_out = self.discriminator(self.generator(z, training=training), training=training)
+            fake_out = self.score(self.fake(z, labels, training), labels, training)
             g_loss = self.generator_loss(fake_out)
             scaled = self.g_optimizer.scale_loss(scale_for_replicas(g_loss))
         if training:  # only G's variables are updated (D's BatchNorm statistics still move with the batch)
@@ -187,16 +203,18 @@ class GAN(GenerativeModel):
             average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * current)
 
     def train_step(self, data):
-        real = data[0] if isinstance(data, (tuple, list)) else data
+        real, labels = data if isinstance(data, (tuple, list)) else (data, None)
         # The pipeline delivers d_steps real batches per step: one for each D update.
         chunks = tf.split(real, self.d_steps) if self.d_steps > 1 else [real]
-        d_terms = [self.discriminator_step(chunk) for chunk in chunks]
-        return self._update_trackers(d_terms, self.generator_step(tf.shape(chunks[0])[0]))
+        label_chunks = [None] * len(chunks) if labels is None else (
+            tf.split(labels, self.d_steps) if self.d_steps > 1 else [labels])
+        d_terms = [self.discriminator_step(chunk, chunk_labels) for chunk, chunk_labels in zip(chunks, label_chunks)]
+        return self._update_trackers(d_terms, self.generator_step(tf.shape(chunks[0])[0], label_chunks[0]))
 
     def test_step(self, data):
-        real = data[0] if isinstance(data, (tuple, list)) else data
-        d_terms = self.discriminator_step(real, training=False)
-        return self._update_trackers([d_terms], self.generator_step(tf.shape(real)[0], training=False))
+        real, labels = data if isinstance(data, (tuple, list)) else (data, None)
+        d_terms = self.discriminator_step(real, labels, training=False)
+        return self._update_trackers([d_terms], self.generator_step(tf.shape(real)[0], labels, training=False))
 
     def _update_trackers(self, d_terms, g_terms):
         """D's terms are averaged over the d_steps updates of the step; G's are taken as they are."""

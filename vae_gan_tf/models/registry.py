@@ -9,6 +9,7 @@ import keras
 
 from vae_gan_tf.config import OPTIMIZER_KEYS, AdversarialConfig, Config, VAEGANConfig
 from vae_gan_tf.models.autoencoder import Autoencoder
+from vae_gan_tf.models.conditional import ConditionalGAN, ConditionalVAE
 from vae_gan_tf.models.gan import GAN
 from vae_gan_tf.models.vae import VAE
 from vae_gan_tf.models.vaegan import VAEGAN
@@ -20,6 +21,8 @@ MODEL_CLASSES = {
     "gan": GAN,
     "wgan": WGAN,
     "vaegan": VAEGAN,
+    "cvae": ConditionalVAE,
+    "cgan": ConditionalGAN,
 }
 
 

@@ -5,14 +5,20 @@ from vae_gan_tf.nets.dcgan import dcgan_discriminator, dcgan_generator
 from vae_gan_tf.nets.mlp import mlp_decoder, mlp_discriminator, mlp_encoder, mlp_generator
 
 
-def encoder_decoder(image_shape, architecture, latent_dim, heads, hidden_units, conv_filters, dense_units,
-                    activation, attention_resolution=None):
-    """The (encoder, decoder) pair that a model config describes (attention: conv decoders only)."""
+def make_encoder(image_shape, architecture, latent_dim, heads, hidden_units, conv_filters, dense_units, activation):
+    """The encoder that a model config describes: x -> one Dense(latent_dim) per head."""
     if architecture == "mlp":
-        return (mlp_encoder(image_shape, hidden_units, latent_dim, heads, activation),
-                mlp_decoder(latent_dim, hidden_units, image_shape, activation))
-    return (conv_encoder(image_shape, conv_filters, latent_dim, heads, dense_units, activation),
-            conv_decoder(latent_dim, conv_filters, image_shape, dense_units, activation, attention_resolution))
+        return mlp_encoder(image_shape, hidden_units, latent_dim, heads, activation)
+    return conv_encoder(image_shape, conv_filters, latent_dim, heads, dense_units, activation)
+
+
+def make_decoder(input_dim, architecture, image_shape, hidden_units, conv_filters, dense_units, activation,
+                 attention_resolution=None):
+    """The decoder that a model config describes: a vector of ``input_dim`` -> logits of ``image_shape``
+    (attention: conv decoders only)."""
+    if architecture == "mlp":
+        return mlp_decoder(input_dim, hidden_units, image_shape, activation)
+    return conv_decoder(input_dim, conv_filters, image_shape, dense_units, activation, attention_resolution)
 
 
 def generator_discriminator(image_shape, architecture, latent_dim, generator_units, discriminator_units,
