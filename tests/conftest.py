@@ -56,3 +56,19 @@ def tiny_gan_run(tmp_path_factory) -> Path:
                         *set_args(TINY_GAN_OVERRIDES))
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir
+
+
+def call_saved_model(saved_model: Path, inputs: dict, calls: dict, tmp_path: Path) -> dict:
+    """Run ``calls`` ({output: [endpoint, [input names]]}) on ``saved_model`` in a fresh process that cannot
+    import vae_gan_tf (tests/scripts/saved_model_calls.py); return the outputs as NumPy arrays."""
+    import json
+
+    import numpy as np
+
+    np.savez(tmp_path / "calls_in.npz", **inputs)
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "scripts" / "saved_model_calls.py"),
+                             str(saved_model), str(tmp_path / "calls_in.npz"), str(tmp_path / "calls_out.npz"),
+                             json.dumps(calls)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"imported": []}
+    return dict(np.load(tmp_path / "calls_out.npz"))

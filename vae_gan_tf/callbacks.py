@@ -119,18 +119,21 @@ class ModeCoverage(keras.callbacks.Callback):
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """Generate from one fixed batch of prior noise after every epoch into ``samples/epoch_NNN.png``."""
+    """Generate from one fixed batch of prior noise after every epoch into ``samples/epoch_NNN.png``; for a
+    conditional model, ``labels`` go with it and the grid has ``ncols`` columns (one row per class)."""
 
-    def __init__(self, folder: Path, z: np.ndarray, pixel_range=(0.0, 1.0)):
+    def __init__(self, folder: Path, z: np.ndarray, pixel_range=(0.0, 1.0), labels=None, ncols=None):
         super().__init__()
         self.folder = Path(folder)
-        self.z = z
+        self.z, self.labels, self.ncols = z, labels, ncols
         self.pixel_range = pixel_range
 
     def on_epoch_end(self, epoch, logs=None):
-        images = keras.ops.convert_to_numpy(self.model.generate(self.z))
-        save_image_grid(images, self.folder / f"epoch_{epoch + 1:03d}.png", self.pixel_range,
-                        title=f"samples from the prior, epoch {epoch + 1}")
+        given = () if self.labels is None else (self.labels,)
+        images = keras.ops.convert_to_numpy(self.model.generate(self.z, *given))
+        title = "one row per class" if self.labels is not None else "samples from the prior"
+        save_image_grid(images, self.folder / f"epoch_{epoch + 1:03d}.png", self.pixel_range, ncols=self.ncols,
+                        title=f"{title}, epoch {epoch + 1}")
 
 
 class TimeBudget(keras.callbacks.Callback):

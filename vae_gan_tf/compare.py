@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from vae_gan_tf.errors import UserError, run_cli
-from vae_gan_tf.exported import load_saved_model, read_export_info
+from vae_gan_tf.exported import load_saved_model, prior_samples, read_export_info
 
 SECTIONS = ("Answers", "Metrics", "Samples", "Reconstructions", "Latent interpolations", "Latent space",
             "Loss curves")
@@ -86,7 +86,7 @@ def run_pictures(run_dir: Path, config, images_dir: Path, name: str) -> dict:
     rng = np.random.default_rng(0)
     if hasattr(loaded, "sample"):
         z = rng.standard_normal((2000 if points else 500, info["latent_dim"])).astype(np.float32)
-        generated = loaded.sample(tf.constant(z)).numpy()
+        generated = prior_samples(loaded, info, z)
         path = images_dir / f"{name}_samples.png"
         if points:
             from vae_gan_tf.data.toy2d import mixture
@@ -101,18 +101,21 @@ def run_pictures(run_dir: Path, config, images_dir: Path, name: str) -> dict:
             ends = rng.standard_normal((4, 2, info["latent_dim"]))
             strips = np.concatenate([slerp(a, b, 10) for a, b in ends]).astype(np.float32)
             path = images_dir / f"{name}_interpolation.png"
-            save_image_grid(to_unit_range(loaded.sample(tf.constant(strips)).numpy(), pixel_range), path, ncols=10,
+            strip_labels = np.repeat(np.arange(4) % (info.get("num_classes") or 1), 10)  # one class per strip
+            save_image_grid(to_unit_range(prior_samples(loaded, info, strips, strip_labels), pixel_range), path, ncols=10,
                             title=f"{name}: 4 spherical interpolations in z")
             pictures["Latent interpolations"] = path
     if hasattr(loaded, "encode"):
         scaled = real if pixel_range == (0.0, 1.0) else real * 2.0 - 1.0
         originals = scaled[:16]
-        reconstructed = loaded.reconstruct(tf.constant(originals)).numpy()
+        given = [tf.constant(labels[:16], tf.int32)] if info.get("num_classes") else []
+        reconstructed = loaded.reconstruct(tf.constant(originals), *given).numpy()
         path = images_dir / f"{name}_reconstructions.png"
         save_image_grid(to_unit_range(np.concatenate([originals, reconstructed]), pixel_range), path, ncols=16,
                         title=f"{name}: originals (top) and reconstructions")
         pictures["Reconstructions"] = path
-        codes = loaded.encode(tf.constant(scaled[:1000]))
+        given = [tf.constant(labels[:1000], tf.int32)] if info.get("num_classes") else []
+        codes = loaded.encode(tf.constant(scaled[:1000]), *given)
         codes = (codes[0] if isinstance(codes, (list, tuple)) else codes).numpy()
         view = pca_2d(codes)
         fig, ax = plt.subplots(figsize=(4.8, 4.2))

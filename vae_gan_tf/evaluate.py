@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from vae_gan_tf.errors import UserError, run_cli
-from vae_gan_tf.exported import load_saved_model, read_export_info
+from vae_gan_tf.exported import load_saved_model, prior_samples, read_export_info
 
 ALL_METRICS = ("fid", "kid", "is", "pr", "classes", "modes", "nll")
 EXTRACTOR_NOTES = {
@@ -77,7 +77,7 @@ def generated_samples(run_dir: Path, n: int, seed: int, progress=None):
     z = np.random.default_rng(seed + 1).standard_normal((n, info["latent_dim"])).astype(np.float32)
     chunks = []
     for start in range(0, n, 500):
-        chunks.append(loaded.sample(tf.constant(z[start:start + 500])).numpy())
+        chunks.append(prior_samples(loaded, info, z[start:start + 500]))
         if progress is not None:
             progress.add(len(chunks[-1]))
     samples = np.concatenate(chunks)

@@ -1,6 +1,7 @@
 """SavedModel export with named endpoints per family (VAE: encode, decode, sample, reconstruct, generate;
 VAE/GAN: the VAE's and discriminate; autoencoder: encode, decode, reconstruct; GAN/WGAN: sample, generate,
-discriminate), loadable by ``tf.saved_model.load`` alone.
+discriminate; the conditional CVAE and CGAN: the same with an int32 ``label`` per example as the last input,
+and ``generate(label)``), loadable by ``tf.saved_model.load`` alone.
 
 Uses ``keras.export.ExportArchive`` (KERAS3_FACTS.md, export): every endpoint has a ``None`` batch
 dimension. A small ``assets/vae_gan_tf.json`` records the family, shapes and pixel range so that
@@ -17,6 +18,7 @@ import tensorflow as tf
 
 from vae_gan_tf.exported import INFO_FILE
 from vae_gan_tf.models.autoencoder import Autoencoder
+from vae_gan_tf.models.conditional import ConditionalGAN, ConditionalVAE
 from vae_gan_tf.models.gan import GAN
 from vae_gan_tf.models.vae import VAE
 from vae_gan_tf.models.vaegan import VAEGAN
@@ -70,17 +72,48 @@ def adversarial_endpoints(model: GAN) -> dict:
     return {**prior_endpoints(model), "discriminate": (discriminate, [x_spec])}
 
 
+def conditional_endpoints(model) -> dict:
+    """The conditional models' endpoints: each map takes one label per example; ``generate(label)`` draws
+    z ~ N(0, I) inside, one image per label."""
+    x_spec = tf.TensorSpec((None, *model.image_shape), tf.float32, name="x")
+    z_spec = tf.TensorSpec((None, model.latent_dim), tf.float32, name="z")
+    label_spec = tf.TensorSpec((None,), tf.int32, name="label")
+
+    def sample(z, label):
+        return model.generate(z, label)
+
+    def generate(label):
+        return model.generate(tf.random.normal(tf.stack([tf.shape(label)[0], model.latent_dim])), label)
+
+    endpoints = {"sample": (sample, [z_spec, label_spec]), "generate": (generate, [label_spec])}
+    if isinstance(model, ConditionalGAN):
+        endpoints["discriminate"] = (lambda x, label: model.score(x, label, False), [x_spec, label_spec])
+    else:
+        endpoints.update({
+            "encode": (lambda x, label: model.encode(x, label), [x_spec, label_spec]),
+            "decode": (lambda z, label: model.decode(z, label), [z_spec, label_spec]),
+            "reconstruct": (lambda x, label: model.decode(model.encode(x, label)[0], label), [x_spec, label_spec]),
+        })
+    return endpoints
+
+
 def export_saved_model(model, path, pixel_range=(0.0, 1.0)) -> Path:
     """Write ``model``'s endpoints as a SavedModel at ``path`` and return the path."""
     path = Path(path)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    endpoints = adversarial_endpoints(model) if isinstance(model, GAN) else encoder_decoder_endpoints(model)
+    if isinstance(model, (ConditionalGAN, ConditionalVAE)):
+        endpoints = conditional_endpoints(model)
+    elif isinstance(model, GAN):
+        endpoints = adversarial_endpoints(model)
+    else:
+        endpoints = encoder_decoder_endpoints(model)
     for name, (fn, specs) in endpoints.items():
         archive.add_endpoint(name, fn, input_signature=specs)
     archive.write_out(str(path), verbose=False)
     info = {"family": type(model).__name__, "endpoints": sorted(endpoints), "image_shape": list(model.image_shape),
-            "latent_dim": model.latent_dim, "pixel_range": list(pixel_range)}
+            "latent_dim": model.latent_dim, "pixel_range": list(pixel_range),
+            "num_classes": getattr(model, "num_classes", None)}
     (path / INFO_FILE).parent.mkdir(parents=True, exist_ok=True)
     (path / INFO_FILE).write_text(json.dumps(info, indent=2))
     return path

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from vae_gan_tf.errors import UserError, first_line
 
-INFO_FILE = "assets/vae_gan_tf.json"  # family, endpoints, image_shape, latent_dim, pixel_range
+INFO_FILE = "assets/vae_gan_tf.json"  # family, endpoints, image_shape, latent_dim, pixel_range, num_classes
 
 
 def find_saved_model(path) -> Path:
@@ -42,3 +42,17 @@ def load_saved_model(saved_model: Path):
         return tf.saved_model.load(str(saved_model))
     except Exception as err:  # TF raises several error types for a damaged SavedModel
         raise UserError(f"{saved_model} could not be loaded as a SavedModel ({first_line(err)})") from None
+
+
+def prior_samples(loaded, info: dict, z, labels=None):
+    """Images (as NumPy) from a loaded export's ``sample`` endpoint for the latent codes ``z``. A conditional
+    export (``num_classes`` in its info) also takes one label per code: ``labels``, or the classes in turn."""
+    import numpy as np
+    import tensorflow as tf
+
+    classes = info.get("num_classes")
+    if classes is None:
+        return loaded.sample(tf.constant(z, tf.float32)).numpy()
+    if labels is None:
+        labels = np.arange(len(z)) % classes
+    return loaded.sample(tf.constant(z, tf.float32), tf.constant(labels, tf.int32)).numpy()

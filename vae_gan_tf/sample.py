@@ -1,7 +1,8 @@
-"""python -m vae_gan_tf.sample RUN_DIR_OR_SAVEDMODEL --n 64 --out grid.png [--seed S] [--interpolate]
+"""python -m vae_gan_tf.sample RUN_DIR_OR_SAVEDMODEL --n 64 --out grid.png [--seed S] [--interpolate] [--label K]
 
 Uses only the SavedModel (``tf.saved_model.load``) and its ``sample`` endpoint: no model class of
-this package is imported, so it works on any export that has that endpoint.
+this package is imported, so it works on any export that has that endpoint. A conditional model's grid
+has one row per class, or only class K with ``--label K``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 from pathlib import Path
 
 from vae_gan_tf.errors import UserError, run_cli
-from vae_gan_tf.exported import find_saved_model, load_saved_model, read_export_info
+from vae_gan_tf.exported import find_saved_model, load_saved_model, prior_samples, read_export_info
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the prior noise")
     parser.add_argument("--interpolate", action="store_true",
                         help="a strip from one latent point to another (spherical interpolation)")
+    parser.add_argument("--label", type=int, default=None,
+                        help="conditional models: draw only this class (default: one row per class)")
     return parser
 
 
@@ -44,9 +47,14 @@ def main(argv=None) -> int:
         raise UserError(f"--n must be at least 1, got {args.n}")
     saved_model = find_saved_model(Path(args.path))
     info = read_export_info(saved_model)
+    classes = info.get("num_classes")
+    if args.label is not None and classes is None:
+        raise UserError(f"--label needs a conditional model (cvae or cgan); {saved_model} holds a "
+                        f"{info['family']}, which draws without labels")
+    if args.label is not None and not 0 <= args.label < classes:
+        raise UserError(f"--label {args.label} is not a class of this model; use 0 to {classes - 1}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
-    import tensorflow as tf
 
     from vae_gan_tf.plotting import save_image_grid, save_scatter
 
@@ -56,14 +64,20 @@ def main(argv=None) -> int:
                         "prior cannot be sampled); use a VAE or GAN run")
     latent_dim = info["latent_dim"]
     rng = np.random.default_rng(args.seed)
+    labels = None
     if args.interpolate:
         ends = rng.standard_normal((2, latent_dim))
         z = slerp(ends[0], ends[1], args.n)
         ncols = args.n
+        if classes is not None:
+            labels = np.full(args.n, args.label or 0)
     else:
         z = rng.standard_normal((args.n, latent_dim))
         ncols = None
-    images = loaded.sample(tf.constant(z, tf.float32)).numpy()
+        if classes is not None:  # one row per class, or all of class --label
+            ncols = max(1, args.n // classes) if args.label is None else None
+            labels = np.arange(args.n) // ncols % classes if args.label is None else np.full(args.n, args.label)
+    images = prior_samples(loaded, info, z, labels)
     if images.ndim == 2:  # points (2-D toy data), not images
         save_scatter(images, args.out, title=f"{args.n} samples")
     else:

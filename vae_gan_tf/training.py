@@ -83,6 +83,12 @@ def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: Ep
             means, std = mixture(config.data.source)
             z = rng.standard_normal((MODE_SAMPLES, model.latent_dim)).astype(np.float32)
             callbacks.append(ModeCoverage(run_dir / "samples", z, means, std))
+        elif getattr(model, "num_classes", None):  # conditional: one row per class
+            classes = model.num_classes
+            columns = max(1, config.train.sample_count // classes)
+            z = rng.standard_normal((classes * columns, model.latent_dim)).astype(np.float32)
+            labels = np.repeat(np.arange(classes, dtype=np.int32), columns)
+            callbacks.append(SampleGrid(run_dir / "samples", z, pixel_range(config), labels, columns))
         else:
             z = rng.standard_normal((config.train.sample_count, model.latent_dim)).astype(np.float32)
             callbacks.append(SampleGrid(run_dir / "samples", z, pixel_range(config)))
@@ -160,9 +166,11 @@ def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, ru
     if hasattr(model, "encode"):
         held_out = data.validation_images if data.validation_images is not None else data.train_images
         originals = held_out[:32]
-        code = model.encode(originals)
+        side = data.validation_side if data.validation_images is not None else data.train_side
+        given = (side[:32],) if getattr(model, "num_classes", None) else ()  # a conditional model's labels
+        code = model.encode(originals, *given)
         reconstructions = keras.ops.convert_to_numpy(
-            model.decode(code[0] if isinstance(code, (list, tuple)) else code))
+            model.decode(code[0] if isinstance(code, (list, tuple)) else code, *given))
         save_reconstructions(originals, reconstructions, run_dir / "reconstructions.png", pixel_range(config))
     history = read_history(run_dir / "history.csv")
     save_curves(history, run_dir / "curves.png")

@@ -177,6 +177,7 @@ def make_datasets(config: Config, replicas: int = 1) -> DataBundle:
     """Load ``config.data.source`` and build the train and validation pipelines for ``replicas``."""
     d, t = config.data, config.train
     arrays = load_source(d.source, "train", d.image_size)
+    side = side_input(config, arrays)
     images = prepare_images(arrays, config)
     train_idx, val_idx = split_validation(len(images), d.validation_split)
     batch = images_per_step(config)
@@ -190,7 +191,6 @@ def make_datasets(config: Config, replicas: int = 1) -> DataBundle:
     if val_images is not None and d.binarize and d.source not in TOY_SOURCES:  # fixed, for held-out images
         val_images = (np.random.default_rng(SPLIT_SEED).random(val_images.shape) < val_images).astype(np.float32)
     labels = arrays.labels
-    side = side_input(config, arrays)
     train_side = side[train_idx] if side is not None else None
     val_side = side[val_idx] if side is not None and len(val_idx) else None
     steps = len(train_idx) // batch

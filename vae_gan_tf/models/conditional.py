@@ -40,7 +40,7 @@ class ConditionalVAE(VAE):
         return tuple(data)
 
     def encode(self, x, labels, training=False):
-        return self.encoder([x, labels], training=training)
+        return self.encoder([tf.convert_to_tensor(x), tf.cast(labels, tf.int32)], training=training)
 
     def decode(self, z, labels, training=False):
         """The mean of p(x|z, y)."""
@@ -48,7 +48,7 @@ class ConditionalVAE(VAE):
         return tf.sigmoid(logits) if self.likelihood == "bernoulli" else logits
 
     def decode_logits(self, z, labels, training=False):
-        return self.decoder([z, labels], training=training)
+        return self.decoder([tf.convert_to_tensor(z), tf.cast(labels, tf.int32)], training=training)
 
     def generate(self, z, labels):
         return self.decode(z, labels)
@@ -95,7 +95,7 @@ class ConditionalGAN(GAN):
 
     def generate(self, z, labels):
         generator = self.ema_generator if self.ema_generator is not None else self.generator
-        return generator([z, labels], training=False)
+        return generator([tf.convert_to_tensor(z), tf.cast(labels, tf.int32)], training=False)
 
     def call(self, inputs, training=False):
         x, labels = inputs
