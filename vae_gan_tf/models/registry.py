@@ -10,6 +10,7 @@ import keras
 from vae_gan_tf.config import OPTIMIZER_KEYS, AdversarialConfig, Config
 from vae_gan_tf.models.autoencoder import Autoencoder
 from vae_gan_tf.models.gan import GAN
+from vae_gan_tf.models.sequence_vae import SequenceVAE
 from vae_gan_tf.models.vae import VAE
 from vae_gan_tf.models.wgan import WGAN
 
@@ -18,6 +19,7 @@ MODEL_CLASSES = {
     "autoencoder": Autoencoder,
     "gan": GAN,
     "wgan": WGAN,
+    "sequence_vae": SequenceVAE,
 }
 
 
