@@ -1,4 +1,5 @@
-"""Pictures of a run with matplotlib (Agg backend): image grids, reconstructions, loss curves."""
+"""Pictures of a run with matplotlib (Agg backend): image grids, sequence panels, reconstructions, loss
+curves."""
 
 from __future__ import annotations
 
@@ -63,6 +64,30 @@ def save_scatter(points, path, means=None, title=None) -> None:
     ax.legend(loc="upper right", fontsize=8)
     if title:
         ax.set_title(title, fontsize=9)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def save_sequences(sequences, path, lengths=None, references=None, title=None) -> None:
+    """One small panel per sequence (N, T, F), each drawn over its first ``lengths[i]`` steps (default:
+    all), with ``references`` (e.g. the originals of reconstructions) dashed beneath."""
+    sequences = np.asarray(sequences)
+    n, steps = sequences.shape[:2]
+    lengths = np.full(n, steps) if lengths is None else np.asarray(lengths, int)
+    ncols = math.ceil(math.sqrt(n))
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.6 * ncols, 1.0 * nrows + 0.3), squeeze=False,
+                             sharex=True, sharey=True)
+    for i, ax in enumerate(axes.flat):
+        if i < n:
+            if references is not None:
+                ax.plot(np.asarray(references)[i, :lengths[i]], color="0.6", linestyle="--", linewidth=0.8)
+            ax.plot(sequences[i, :lengths[i]], linewidth=0.9)
+        ax.tick_params(labelsize=5)
+    if title:
+        fig.suptitle(title, fontsize=8)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

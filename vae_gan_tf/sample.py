@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from vae_gan_tf.plotting import save_image_grid, save_scatter
+    from vae_gan_tf.plotting import save_image_grid, save_scatter, save_sequences
 
     loaded = load_saved_model(saved_model)
     if not hasattr(loaded, "sample"):
@@ -63,9 +63,12 @@ def main(argv=None) -> int:
     else:
         z = rng.standard_normal((args.n, latent_dim))
         ncols = None
-    images = loaded.sample(tf.constant(z, tf.float32)).numpy()
+    lengths = [tf.constant(info["length"])] if "length" in info else []  # sequence models: steps to generate
+    images = loaded.sample(tf.constant(z, tf.float32), *lengths).numpy()
     if images.ndim == 2:  # points (2-D toy data), not images
         save_scatter(images, args.out, title=f"{args.n} samples")
+    elif images.ndim == 3:  # sequences (N, T, F)
+        save_sequences(images, args.out, title=f"{args.n} samples")
     else:
         save_image_grid(images, args.out, tuple(info["pixel_range"]), ncols=ncols)
     print(f"wrote {args.out} ({args.n} {'interpolation steps' if args.interpolate else 'samples'})")
