@@ -71,23 +71,27 @@ def save_scatter(points, path, means=None, title=None) -> None:
 
 
 def save_sequences(sequences, path, lengths=None, references=None, title=None) -> None:
-    """One small panel per sequence (N, T, F), each drawn over its first ``lengths[i]`` steps (default:
-    all), with ``references`` (e.g. the originals of reconstructions) dashed beneath."""
-    sequences = np.asarray(sequences)
+    """Sequences (N, T, F) as curves, one grid cell each on a single axes (quick for many), each drawn over
+    its first ``lengths[i]`` steps (default: all), with ``references`` (e.g. originals) dashed beneath."""
+    sequences = np.asarray(sequences, np.float32)
     n, steps = sequences.shape[:2]
     lengths = np.full(n, steps) if lengths is None else np.asarray(lengths, int)
+    shown = sequences if references is None else np.concatenate([sequences, np.asarray(references, np.float32)])
+    low, high = float(shown.min()), float(shown.max())
+    height = 1.25 * (high - low) or 1.0
     ncols = math.ceil(math.sqrt(n))
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.6 * ncols, 1.0 * nrows + 0.3), squeeze=False,
-                             sharex=True, sharey=True)
-    for i, ax in enumerate(axes.flat):
-        if i < n:
-            if references is not None:
-                ax.plot(np.asarray(references)[i, :lengths[i]], color="0.6", linestyle="--", linewidth=0.8)
-            ax.plot(sequences[i, :lengths[i]], linewidth=0.9)
-        ax.tick_params(labelsize=5)
+    fig, ax = plt.subplots(figsize=(min(12.0, 1.6 * ncols), min(9.0, 0.9 * nrows) + 0.3))
+    for i in range(n):
+        row, col = divmod(i, ncols)
+        t = col * 1.15 * steps + np.arange(lengths[i])
+        offset = -row * height - (low + high) / 2
+        if references is not None:
+            ax.plot(t, offset + references[i, :lengths[i]], color="0.6", linestyle="--", linewidth=0.8)
+        ax.plot(t, offset + sequences[i, :lengths[i]], color="tab:blue", linewidth=0.9)
+    ax.axis("off")
     if title:
-        fig.suptitle(title, fontsize=8)
+        ax.set_title(title, fontsize=9)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
