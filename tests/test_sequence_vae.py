@@ -1,4 +1,4 @@
-"""The sequence VAE: it learns, padded steps count for nothing, .keras and SavedModel round trips, CLI runs."""
+"""The sequence VAE: it learns, padded steps count for nothing, .keras and SavedModel round trips, the CLI."""
 
 import json
 import subprocess
@@ -30,7 +30,8 @@ FAMILIES = {  # tiny networks, each exercising other options
 
 def compiled(overrides, shape, learning_rate=1e-2):
     keras.utils.set_random_seed(0)
-    config = load_config(None, ["model.name=sequence_vae", "model.units=12", "model.latent_dim=3", *overrides])
+    config = load_config(None, ["model.name=sequence_vae", "model.units=12", "model.latent_dim=3",
+                                *overrides])
     model = build_model(config, shape)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     model.optimizer.build(model.trainable_variables)
@@ -166,7 +167,8 @@ def test_cli_runs_write_the_usual_run_folder(runs):
                      "checkpoints/latest.weights.h5"):
             assert (run_dir / item).exists(), f"{name}: {item}"
         metrics = json.loads((run_dir / "metrics.json").read_text())
-        assert metrics["model"] == "sequence_vae" and set(metrics["final"]) >= {"loss", "reconstruction", "kl"}
+        assert metrics["model"] == "sequence_vae"
+        assert set(metrics["final"]) >= {"loss", "reconstruction", "kl"}
         info = json.loads((run_dir / "saved_model/assets/vae_gan_tf.json").read_text())
         assert info["family"] == "SequenceVAE" and info["endpoints"] == ["decode", "encode", "sample"]
     assert json.loads((runs["rows"] / "saved_model/assets/vae_gan_tf.json").read_text())["length"] == 28
@@ -205,12 +207,13 @@ def test_saved_model_encodes_and_generates_the_asked_length_without_the_package(
     inputs = {}
     for name, model in models.items():
         inputs[name + "_path"] = str(runs[name] / "saved_model")
-        inputs[name + "_x"] = rng.random((3, 9, *model.image_shape[1:])).astype(np.float32)  # 9 steps, any count
+        inputs[name + "_x"] = rng.random((3, 9, *model.image_shape[1:])).astype(np.float32)  # any step count
         inputs[name + "_z"] = rng.standard_normal((3, model.latent_dim)).astype(np.float32)
     np.savez(tmp_path / "in.npz", **inputs)
     (tmp_path / "child.py").write_text(CHILD)
     result = subprocess.run([sys.executable, str(tmp_path / "child.py"), str(tmp_path / "in.npz"),
-                             str(tmp_path / "out.npz")], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                             str(tmp_path / "out.npz")], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     out = np.load(tmp_path / "out.npz")
     for name, model in models.items():
@@ -235,7 +238,7 @@ def test_sample_command_draws_digits_as_images_and_sines_as_curves(runs, tmp_pat
 
 @pytest.mark.parametrize("override, fragment", [
     ("model.word_dropout=1.0", "model.word_dropout must be in [0, 1)"),
-    ("model.likelihood=bernoulli", "data.source sines gives real-valued sequences: set model.likelihood=gaussian"),
+    ("model.likelihood=bernoulli", "sines gives real-valued sequences: set model.likelihood=gaussian"),
 ])
 def test_bad_config_value_is_one_line_and_exit_code_2(override, fragment):
     result = run_module("vae_gan_tf.train", "--config", "configs/sequence_vae_sines.yaml", "--set", override,

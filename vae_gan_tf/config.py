@@ -255,8 +255,8 @@ def build_config(raw: dict) -> Config:
         check_image_shape(config, native)
     elif data.source in TOY_SOURCES:
         if isinstance(model, SequenceVAEConfig):
-            raise UserError(f"data.source {data.source} gives 2-D points, not sequences: model.name=sequence_vae "
-                            "needs images (read row by row) or data.source=sines")
+            raise UserError(f"data.source {data.source} gives 2-D points, not sequences: "
+                            "model.name=sequence_vae needs images (read row by row) or data.source=sines")
         if data.binarize:
             raise UserError(f"data.source {data.source} gives real-valued points: data.binarize must be false")
         if getattr(model, "architecture", None) != "mlp":
@@ -269,7 +269,8 @@ def build_config(raw: dict) -> Config:
         check_sequence_source(config)
     elif not data.source.startswith(PATH_SOURCES):
         raise UserError(_unknown("data.source", data.source,
-                                 sorted(NATIVE_SHAPES) + list(TOY_SOURCES + SEQUENCE_SOURCES) + ["idx:DIR", "npz:FILE", "folder:DIR"]))
+                                 sorted(NATIVE_SHAPES) + list(TOY_SOURCES + SEQUENCE_SOURCES)
+                                 + ["idx:DIR", "npz:FILE", "folder:DIR"]))
     return config
 
 
@@ -374,14 +375,15 @@ def check_sequence_source(config: Config) -> None:
     """A sequence source (real values, variable length) needs the sequence VAE with a Gaussian likelihood."""
     d, m = config.data, config.model
     if not isinstance(m, SequenceVAEConfig):
-        raise UserError(f"data.source {d.source} gives variable-length sequences: set model.name=sequence_vae")
+        raise UserError(f"data.source {d.source} gives variable-length sequences: "
+                        "set model.name=sequence_vae")
     if m.likelihood == "bernoulli":
         raise UserError(f"data.source {d.source} gives real-valued sequences: set model.likelihood=gaussian")
     if d.binarize:
         raise UserError(f"data.source {d.source} gives real-valued sequences: data.binarize must be false")
     if d.image_size is not None or d.channels is not None:
-        raise UserError(f"data.source {d.source} gives sequences, not images: data.image_size and data.channels "
-                        "must be null")
+        raise UserError(f"data.source {d.source} gives sequences, not images: data.image_size and "
+                        "data.channels must be null")
 
 
 def _check_adversarial(config: Config) -> None:

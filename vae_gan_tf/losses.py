@@ -47,7 +47,7 @@ def bernoulli_nll_elements(x: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
 
 
 def bernoulli_negative_log_likelihood(x: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-    """−log p(x|z) = −Σ_i [x_i log σ(l_i) + (1 − x_i) log(1 − σ(l_i))]: the elements summed, shape (batch,)."""
+    """−log p(x|z) = −Σ_i [x_i log σ(l_i) + (1 − x_i) log(1 − σ(l_i))], the elements summed: (batch,)."""
     return _sum_non_batch(bernoulli_nll_elements(x, logits))
 
 

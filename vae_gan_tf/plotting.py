@@ -76,7 +76,9 @@ def save_sequences(sequences, path, lengths=None, references=None, title=None) -
     sequences = np.asarray(sequences, np.float32)
     n, steps = sequences.shape[:2]
     lengths = np.full(n, steps) if lengths is None else np.asarray(lengths, int)
-    shown = sequences if references is None else np.concatenate([sequences, np.asarray(references, np.float32)])
+    if references is not None:
+        references = np.asarray(references, np.float32)
+    shown = sequences if references is None else np.concatenate([sequences, references])
     low, high = float(shown.min()), float(shown.max())
     height = 1.25 * (high - low) or 1.0
     ncols = math.ceil(math.sqrt(n))

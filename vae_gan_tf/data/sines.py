@@ -26,5 +26,6 @@ def sample_sines(n: int = SINES_SAMPLES, seed: int = 0) -> tuple[np.ndarray, np.
     length = rng.integers(SINES_MIN_LENGTH, SINES_MAX_LENGTH + 1, n)
     t = np.arange(SINES_MAX_LENGTH)[None, :]
     mask = (t < length[:, None]).astype(np.float32)
-    values = np.sin(2.0 * np.pi * frequency * t + phase) + SINES_NOISE * rng.standard_normal((n, SINES_MAX_LENGTH))
+    noise = SINES_NOISE * rng.standard_normal((n, SINES_MAX_LENGTH))
+    values = np.sin(2.0 * np.pi * frequency * t + phase) + noise
     return (values * mask).astype(np.float32)[..., None], mask

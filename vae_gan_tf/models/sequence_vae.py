@@ -20,7 +20,7 @@ RNN_LAYERS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
 
 
 def unpack(data):
-    """(x, mask) from a batch: ``(x, mask)`` from a sequence source, ``x`` alone (every step real) otherwise."""
+    """(x, mask) from a batch: ``(x, mask)`` from a sequence source, else ``x`` alone (every step real)."""
     if isinstance(data, (tuple, list)):
         return data[0], data[1] if len(data) > 1 else None
     return data, None
@@ -40,8 +40,9 @@ class SequenceVAE(GenerativeModel):
 
     metric_names = ("loss", "reconstruction", "kl")
 
-    def __init__(self, image_shape, cell="gru", units=128, latent_dim=16, likelihood="bernoulli", gaussian_std=1.0,
-                 beta=1.0, kl_warmup_steps=0, word_dropout=0.0, z_every_step=False, **kwargs):
+    def __init__(self, image_shape, cell="gru", units=128, latent_dim=16, likelihood="bernoulli",
+                 gaussian_std=1.0, beta=1.0, kl_warmup_steps=0, word_dropout=0.0, z_every_step=False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.image_shape = tuple(int(s) for s in image_shape)
         self.length = self.image_shape[0]  # steps of one example: image rows, or the padded sequence length
@@ -73,10 +74,10 @@ class SequenceVAE(GenerativeModel):
         return list(self.trackers.values())
 
     def get_config(self):
-        return {**super().get_config(), "image_shape": self.image_shape, "cell": self.cell, "units": self.units,
-                "latent_dim": self.latent_dim, "likelihood": self.likelihood, "gaussian_std": self.gaussian_std,
-                "beta": self.beta, "kl_warmup_steps": self.kl_warmup_steps, "word_dropout": self.word_dropout,
-                "z_every_step": self.z_every_step}
+        return {**super().get_config(), "image_shape": self.image_shape, "cell": self.cell,
+                "units": self.units, "latent_dim": self.latent_dim, "likelihood": self.likelihood,
+                "gaussian_std": self.gaussian_std, "beta": self.beta, "kl_warmup_steps": self.kl_warmup_steps,
+                "word_dropout": self.word_dropout, "z_every_step": self.z_every_step}
 
     # ---- shapes: data <-> (batch, steps, features)
 
