@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from vae_gan_tf.metrics.modes import mode_coverage
-from vae_gan_tf.plotting import save_image_grid, save_scatter
+from vae_gan_tf.plotting import save_image_grid, save_scatter, save_sequences
 
 
 class NonFiniteLossError(RuntimeError):
@@ -134,6 +134,21 @@ class SampleGrid(keras.callbacks.Callback):
         title = "one row per class" if self.labels is not None else "samples from the prior"
         save_image_grid(images, self.folder / f"epoch_{epoch + 1:03d}.png", self.pixel_range, ncols=self.ncols,
                         title=f"{title}, epoch {epoch + 1}")
+
+
+class SampleCurves(keras.callbacks.Callback):
+    """Sequence data: generate from one fixed batch of prior noise after every epoch and draw the
+    sequences as curves into ``samples/epoch_NNN.png``."""
+
+    def __init__(self, folder: Path, z: np.ndarray):
+        super().__init__()
+        self.folder = Path(folder)
+        self.z = z
+
+    def on_epoch_end(self, epoch, logs=None):
+        sequences = keras.ops.convert_to_numpy(self.model.generate(self.z))
+        save_sequences(sequences, self.folder / f"epoch_{epoch + 1:03d}.png",
+                       title=f"samples from the prior, epoch {epoch + 1}")
 
 
 class TimeBudget(keras.callbacks.Callback):

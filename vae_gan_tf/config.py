@@ -31,6 +31,8 @@ NATIVE_SHAPES = {
 }
 # Point sources for mode-collapse studies (data/toy2d.py): samples are 2-D points, not images.
 TOY_SOURCES = ("ring8", "grid25")
+# Variable-length sequence sources (data/sines.py): (N, T, F) with a step mask, values not rescaled.
+SEQUENCE_SOURCES = ("sines",)
 PATH_SOURCES = ("idx:", "npz:", "folder:")
 
 
@@ -162,6 +164,22 @@ class WGANConfig(AdversarialConfig):
 
 
 @dataclass
+class SequenceVAEConfig:
+    """Recurrent VAE (Fabius & van Amersfoort 2014; Bowman et al. 2016): images are read row by row."""
+
+    name: str = "sequence_vae"
+    cell: Literal["gru", "lstm"] = "gru"
+    units: int = 128  # state size of the encoder and decoder RNNs
+    latent_dim: int = 16
+    likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"
+    gaussian_std: float = 1.0
+    beta: float = 1.0
+    kl_warmup_steps: int = 0
+    word_dropout: float = 0.0  # probability that a teacher-forcing input step is zeroed (Bowman et al. §3.1)
+    z_every_step: bool = False  # also feed z to every decoder step (besides its initial state)
+
+
+@dataclass
 class TrainConfig:
     """How ``fit`` runs (``vae_gan_tf.train``)."""
 
@@ -189,6 +207,7 @@ MODEL_CONFIGS: dict[str, type] = {
     "vaegan": VAEGANConfig,
     "cvae": CVAEConfig,
     "cgan": CGANConfig,
+    "sequence_vae": SequenceVAEConfig,
 }
 # Keys of the adversarial configs that configure the optimizers, not the model's constructor.
 OPTIMIZER_KEYS = ("optimizer", "d_learning_rate", "g_learning_rate", "d_beta_1", "d_beta_2", "g_beta_1", "g_beta_2",
@@ -275,6 +294,9 @@ def build_config(raw: dict) -> Config:
     if native is not None:
         check_image_shape(config, native)
     elif data.source in TOY_SOURCES:
+        if isinstance(model, SequenceVAEConfig):
+            raise UserError(f"data.source {data.source} gives 2-D points, not sequences: "
+                            "model.name=sequence_vae needs images (read row by row) or data.source=sines")
         if data.binarize:
             raise UserError(f"data.source {data.source} gives real-valued points: data.binarize must be false")
         if getattr(model, "architecture", None) != "mlp":
@@ -283,9 +305,12 @@ def build_config(raw: dict) -> Config:
             raise UserError(f"data.source {data.source} gives unbounded points: set model.output_activation=linear")
         if getattr(model, "likelihood", None) == "bernoulli":
             raise UserError(f"data.source {data.source} gives real-valued points: set model.likelihood=gaussian")
+    elif data.source in SEQUENCE_SOURCES:
+        check_sequence_source(config)
     elif not data.source.startswith(PATH_SOURCES):
         raise UserError(_unknown("data.source", data.source,
-                                 sorted(NATIVE_SHAPES) + list(TOY_SOURCES) + ["idx:DIR", "npz:FILE", "folder:DIR"]))
+                                 sorted(NATIVE_SHAPES) + list(TOY_SOURCES + SEQUENCE_SOURCES)
+                                 + ["idx:DIR", "npz:FILE", "folder:DIR"]))
     return config
 
 
@@ -353,6 +378,8 @@ def check_values(config: Config) -> None:
                         f"not {m.architecture}; set it to null")
     if isinstance(m, EncoderDecoderConfig):
         _check_encoder_decoder(m)
+    elif isinstance(m, SequenceVAEConfig):
+        _check_sequence_vae(m)
     else:
         _check_adversarial(config)
     if isinstance(m, VAEGANConfig):
@@ -396,6 +423,34 @@ def _check_vaegan(config: Config) -> None:
         raise UserError(f"model.beta and model.kl_warmup_steps must be non-negative, got {m.beta}, {m.kl_warmup_steps}")
     if not 0 <= m.adam_beta_1 < 1:
         raise UserError(f"model.adam_beta_1 must be in [0, 1), got {m.adam_beta_1}")
+
+
+def _check_sequence_vae(m: SequenceVAEConfig) -> None:
+    if m.units < 1:
+        raise UserError(f"model.units must be at least 1, got {m.units}")
+    if not 0 <= m.word_dropout < 1:
+        raise UserError(f"model.word_dropout must be in [0, 1), got {m.word_dropout}")
+    if not m.beta >= 0:
+        raise UserError(f"model.beta must be non-negative, got {m.beta}")
+    if m.kl_warmup_steps < 0:
+        raise UserError(f"model.kl_warmup_steps must be non-negative, got {m.kl_warmup_steps}")
+    if not m.gaussian_std > 0:
+        raise UserError(f"model.gaussian_std must be positive, got {m.gaussian_std}")
+
+
+def check_sequence_source(config: Config) -> None:
+    """A sequence source (real values, variable length) needs the sequence VAE with a Gaussian likelihood."""
+    d, m = config.data, config.model
+    if not isinstance(m, SequenceVAEConfig):
+        raise UserError(f"data.source {d.source} gives variable-length sequences: "
+                        "set model.name=sequence_vae")
+    if m.likelihood == "bernoulli":
+        raise UserError(f"data.source {d.source} gives real-valued sequences: set model.likelihood=gaussian")
+    if d.binarize:
+        raise UserError(f"data.source {d.source} gives real-valued sequences: data.binarize must be false")
+    if d.image_size is not None or d.channels is not None:
+        raise UserError(f"data.source {d.source} gives sequences, not images: data.image_size and "
+                        "data.channels must be null")
 
 
 def _check_adversarial(config: Config) -> None:

@@ -20,6 +20,7 @@ from vae_gan_tf.exported import INFO_FILE
 from vae_gan_tf.models.autoencoder import Autoencoder
 from vae_gan_tf.models.conditional import ConditionalGAN, ConditionalVAE
 from vae_gan_tf.models.gan import GAN
+from vae_gan_tf.models.sequence_vae import SequenceVAE
 from vae_gan_tf.models.vae import VAE
 from vae_gan_tf.models.vaegan import VAEGAN
 
@@ -27,6 +28,8 @@ from vae_gan_tf.models.vaegan import VAEGAN
 
 def encoder_decoder_endpoints(model: Autoencoder) -> dict:
     """encode, decode, reconstruct (and for a VAE: sample, generate). Each: (function, input specs)."""
+    if isinstance(model, SequenceVAE):
+        return sequence_endpoints(model)
     x_spec = tf.TensorSpec((None, *model.image_shape), tf.float32, name="x")
     z_spec = tf.TensorSpec((None, model.latent_dim), tf.float32, name="z")
 
@@ -47,6 +50,26 @@ def encoder_decoder_endpoints(model: Autoencoder) -> dict:
     if isinstance(model, VAEGAN):
         endpoints["discriminate"] = (lambda x: model.discriminate(x)[0], [x_spec])
     return endpoints
+
+
+def sequence_endpoints(model: SequenceVAE) -> dict:
+    """encode(x) with any number of steps (pass the real steps only), and decode(z, length) and
+    sample(z, length) generating ``length`` steps (an int32 scalar; the data's is in the info JSON)."""
+    x_spec = tf.TensorSpec((None, None, *model.image_shape[1:]), tf.float32, name="x")
+    z_spec = tf.TensorSpec((None, model.latent_dim), tf.float32, name="z")
+    length_spec = tf.TensorSpec((), tf.int32, name="length")
+
+    def encode(x):
+        return model.encode(x)
+
+    def decode(z, length):
+        return model.decode(z, length)
+
+    def sample(z, length):
+        return model.generate(z, length)
+
+    return {"encode": (encode, [x_spec]), "decode": (decode, [z_spec, length_spec]),
+            "sample": (sample, [z_spec, length_spec])}
 
 
 def prior_endpoints(model) -> dict:
@@ -114,6 +137,8 @@ def export_saved_model(model, path, pixel_range=(0.0, 1.0)) -> Path:
     info = {"family": type(model).__name__, "endpoints": sorted(endpoints), "image_shape": list(model.image_shape),
             "latent_dim": model.latent_dim, "pixel_range": list(pixel_range),
             "num_classes": getattr(model, "num_classes", None)}
+    if isinstance(model, SequenceVAE):  # decode and sample take a length; this is the data's
+        info["length"] = model.length
     (path / INFO_FILE).parent.mkdir(parents=True, exist_ok=True)
     (path / INFO_FILE).write_text(json.dumps(info, indent=2))
     return path

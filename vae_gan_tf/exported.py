@@ -46,13 +46,15 @@ def load_saved_model(saved_model: Path):
 
 def prior_samples(loaded, info: dict, z, labels=None):
     """Images (as NumPy) from a loaded export's ``sample`` endpoint for the latent codes ``z``. A conditional
-    export (``num_classes`` in its info) also takes one label per code: ``labels``, or the classes in turn."""
+    export (``num_classes`` in its info) also takes one label per code: ``labels``, or the classes in turn;
+    a sequence export (``length`` in its info) takes the number of steps to generate: the data's."""
     import numpy as np
     import tensorflow as tf
 
     classes = info.get("num_classes")
     if classes is None:
-        return loaded.sample(tf.constant(z, tf.float32)).numpy()
+        lengths = [tf.constant(info["length"])] if "length" in info else []
+        return loaded.sample(tf.constant(z, tf.float32), *lengths).numpy()
     if labels is None:
         labels = np.arange(len(z)) % classes
     return loaded.sample(tf.constant(z, tf.float32), tf.constant(labels, tf.int32)).numpy()

@@ -37,19 +37,42 @@ def kl_divergence_normal(mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
     return 0.5 * tf.reduce_sum(tf.square(mean) + tf.exp(log_var) - log_var - 1.0, axis=-1)
 
 
-def bernoulli_negative_log_likelihood(x: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-    """−log p(x|z) = −Σ_i [x_i log σ(l_i) + (1 − x_i) log(1 − σ(l_i))] from logits l, shape (batch,).
+def bernoulli_nll_elements(x: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """−[x_i log σ(l_i) + (1 − x_i) log(1 − σ(l_i))] per element, from logits l (shape of ``x``).
 
-    Computed as Σ max(l, 0) − l·x + log(1 + exp(−|l|)) (``tf.nn.sigmoid_cross_entropy_with_logits``),
+    Computed as max(l, 0) − l·x + log(1 + exp(−|l|)) (``tf.nn.sigmoid_cross_entropy_with_logits``),
     finite for any logit. ``x`` may be grey levels in [0, 1] (continuous cross-entropy) or binary.
     """
-    return _sum_non_batch(tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits))
+    return tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits)
+
+
+def bernoulli_negative_log_likelihood(x: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """−log p(x|z) = −Σ_i [x_i log σ(l_i) + (1 − x_i) log(1 − σ(l_i))], the elements summed: (batch,)."""
+    return _sum_non_batch(bernoulli_nll_elements(x, logits))
+
+
+def gaussian_nll_elements(x: tf.Tensor, mean: tf.Tensor, std: float) -> tf.Tensor:
+    """−log N(x_i; μ_i, σ²) = ½((x_i − μ_i)/σ)² + log σ + ½ log 2π per element, with fixed σ."""
+    return 0.5 * tf.square((x - mean) / std) + math.log(std) + 0.5 * LOG_2PI
 
 
 def gaussian_negative_log_likelihood(x: tf.Tensor, mean: tf.Tensor, std: float) -> tf.Tensor:
     """−log N(x; μ, σ²I) = Σ_i [½((x_i − μ_i)/σ)² + log σ + ½ log 2π] with fixed σ, shape (batch,)."""
-    per_pixel = 0.5 * tf.square((x - mean) / std) + math.log(std) + 0.5 * LOG_2PI
-    return _sum_non_batch(per_pixel)
+    return _sum_non_batch(gaussian_nll_elements(x, mean, std))
+
+
+def masked_step_sum(elements: tf.Tensor, mask: tf.Tensor | None = None) -> tf.Tensor:
+    """Σ_t m_t Σ_f ℓ_{t,f} for per-element terms ℓ of shape (batch, T, F), shape (batch,).
+
+    m_t = 1 on a sequence's real steps and 0 on its padding (``mask`` (batch, T); None: every step), so
+    padding adds nothing, whatever its values: −log p(x_{1:L}|z) = −Σ_{t<L} log p(x_t|x_{<t}, z) for a
+    sequence of length L (Bowman et al. 2016, §3). Selected with ``tf.where``, not multiplied, so a
+    non-finite term on a padded step cannot turn the sum into NaN.
+    """
+    per_step = tf.reduce_sum(elements, axis=-1)
+    if mask is not None:
+        per_step = tf.where(tf.cast(mask, tf.bool), per_step, tf.zeros_like(per_step))
+    return tf.reduce_sum(per_step, axis=1)
 
 
 def squared_error(x: tf.Tensor, x_hat: tf.Tensor) -> tf.Tensor:

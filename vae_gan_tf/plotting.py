@@ -1,4 +1,5 @@
-"""Pictures of a run with matplotlib (Agg backend): image grids, reconstructions, loss curves."""
+"""Pictures of a run with matplotlib (Agg backend): image grids, sequence panels, reconstructions, loss
+curves."""
 
 from __future__ import annotations
 
@@ -61,6 +62,36 @@ def save_scatter(points, path, means=None, title=None) -> None:
         ax.set_ylim(-span, span)
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def save_sequences(sequences, path, lengths=None, references=None, title=None) -> None:
+    """Sequences (N, T, F) as curves, one grid cell each on a single axes (quick for many), each drawn over
+    its first ``lengths[i]`` steps (default: all), with ``references`` (e.g. originals) dashed beneath."""
+    sequences = np.asarray(sequences, np.float32)
+    n, steps = sequences.shape[:2]
+    lengths = np.full(n, steps) if lengths is None else np.asarray(lengths, int)
+    if references is not None:
+        references = np.asarray(references, np.float32)
+    shown = sequences if references is None else np.concatenate([sequences, references])
+    low, high = float(shown.min()), float(shown.max())
+    height = 1.25 * (high - low) or 1.0
+    ncols = math.ceil(math.sqrt(n))
+    nrows = math.ceil(n / ncols)
+    fig, ax = plt.subplots(figsize=(min(12.0, 1.6 * ncols), min(9.0, 0.9 * nrows) + 0.3))
+    for i in range(n):
+        row, col = divmod(i, ncols)
+        t = col * 1.15 * steps + np.arange(lengths[i])
+        offset = -row * height - (low + high) / 2
+        if references is not None:
+            ax.plot(t, offset + references[i, :lengths[i]], color="0.6", linestyle="--", linewidth=0.8)
+        ax.plot(t, offset + sequences[i, :lengths[i]], color="tab:blue", linewidth=0.9)
+    ax.axis("off")
     if title:
         ax.set_title(title, fontsize=9)
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import numpy as np
 
-    from vae_gan_tf.plotting import save_image_grid, save_scatter
+    from vae_gan_tf.plotting import save_image_grid, save_scatter, save_sequences
 
     loaded = load_saved_model(saved_model)
     if not hasattr(loaded, "sample"):
@@ -80,6 +80,8 @@ def main(argv=None) -> int:
     images = prior_samples(loaded, info, z, labels)
     if images.ndim == 2:  # points (2-D toy data), not images
         save_scatter(images, args.out, title=f"{args.n} samples")
+    elif images.ndim == 3:  # sequences (N, T, F)
+        save_sequences(images, args.out, title=f"{args.n} samples")
     else:
         save_image_grid(images, args.out, tuple(info["pixel_range"]), ncols=ncols)
     print(f"wrote {args.out} ({args.n} {'interpolation steps' if args.interpolate else 'samples'})")

@@ -28,15 +28,15 @@ import keras
 import numpy as np
 
 from vae_gan_tf.callbacks import (DiscriminatorCollapseWarning, EpochTimer, ModeCoverage, NonFiniteLossError, RunLog,
-                                  SampleGrid, StopOnNonFinite, TimeBudget)
-from vae_gan_tf.config import TOY_SOURCES, Config, dump_config, images_per_step
+                                  SampleCurves, SampleGrid, StopOnNonFinite, TimeBudget)
+from vae_gan_tf.config import SEQUENCE_SOURCES, TOY_SOURCES, Config, dump_config, images_per_step
 from vae_gan_tf.data.pipeline import make_datasets, train_stream
 from vae_gan_tf.data.toy2d import mixture
 from vae_gan_tf.distribute import check_batch, make_strategy, precision_policy, use_jit
 from vae_gan_tf.errors import UserError, first_line
 from vae_gan_tf.export import export_saved_model
 from vae_gan_tf.models.registry import build_model, compile_model
-from vae_gan_tf.plotting import read_history, save_curves, save_reconstructions
+from vae_gan_tf.plotting import read_history, save_curves, save_reconstructions, save_sequences
 
 MODE_SAMPLES = 2500  # samples per mode-coverage estimate, as in VEEGAN and PacGAN
 
@@ -83,6 +83,9 @@ def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: Ep
             means, std = mixture(config.data.source)
             z = rng.standard_normal((MODE_SAMPLES, model.latent_dim)).astype(np.float32)
             callbacks.append(ModeCoverage(run_dir / "samples", z, means, std))
+        elif config.data.source in SEQUENCE_SOURCES:  # curves, not images
+            z = rng.standard_normal((config.train.sample_count, model.latent_dim)).astype(np.float32)
+            callbacks.append(SampleCurves(run_dir / "samples", z))
         elif getattr(model, "num_classes", None):  # conditional: one row per class
             classes = model.num_classes
             columns = max(1, config.train.sample_count // classes)
@@ -159,11 +162,24 @@ def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_w
     return metrics
 
 
+def save_sequence_reconstructions(model, data, path: Path, count: int = 16) -> None:
+    """Held-out sequences (dashed) under their reconstructions decode(E[z|x]), over their real steps."""
+    held_out, mask = ((data.validation_images, data.validation_side) if data.validation_images is not None
+                      else (data.train_images, data.train_side))
+    originals, mask = held_out[:count], mask[:count]
+    mean, _ = model.encode(originals, mask)
+    reconstructions = keras.ops.convert_to_numpy(model.decode(mean))
+    save_sequences(reconstructions, path, lengths=mask.sum(axis=1), references=originals,
+                   title="originals (dashed) / reconstructions")
+
+
 def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, run_log: RunLog) -> dict:
     """Write model.keras, saved_model/, reconstructions.png (encoders), curves.png and metrics.json."""
     model.save(run_dir / "model.keras")
     export_saved_model(model, run_dir / "saved_model", pixel_range(config))
-    if hasattr(model, "encode"):
+    if config.data.source in SEQUENCE_SOURCES:
+        save_sequence_reconstructions(model, data, run_dir / "reconstructions.png")
+    elif hasattr(model, "encode"):
         held_out = data.validation_images if data.validation_images is not None else data.train_images
         originals = held_out[:32]
         side = data.validation_side if data.validation_images is not None else data.train_side

@@ -15,7 +15,7 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from vae_gan_tf.config import TOY_SOURCES, Config, check_image_shape, images_per_step
+from vae_gan_tf.config import SEQUENCE_SOURCES, TOY_SOURCES, Config, check_image_shape, images_per_step
 from vae_gan_tf.data.sources import ImageArrays, load_source
 from vae_gan_tf.errors import UserError
 
@@ -40,9 +40,10 @@ class DataBundle:
 
 
 def prepare_images(arrays: ImageArrays, config: Config) -> np.ndarray:
-    """Resize / convert channels to the shape the model sees, still in [0, 1]. Points pass unchanged."""
+    """Resize / convert channels to the shape the model sees, still in [0, 1]. Points (N, 2) and
+    sequences (N, T, F) pass unchanged."""
     images = arrays.images
-    if images.ndim == 2:
+    if images.ndim < 4:
         return images
     h, w, c = check_image_shape(config, images.shape[1:])
     if images.shape[-1] != c:
@@ -185,7 +186,7 @@ def make_datasets(config: Config, replicas: int = 1) -> DataBundle:
         raise UserError(f"data source {d.source!r} leaves {len(train_idx)} training images, fewer than the "
                         f"{batch} one step needs (train.batch_size x model.d_steps); lower train.batch_size "
                         "or data.validation_split")
-    scale = "unit" if d.source in TOY_SOURCES else d.scale  # points are not pixels: never rescaled
+    scale = "unit" if d.source in TOY_SOURCES + SEQUENCE_SOURCES else d.scale  # not pixels: never rescaled
     train_images = scale_images(images[train_idx], scale)
     val_images = scale_images(images[val_idx], scale) if len(val_idx) else None
     if val_images is not None and d.binarize and d.source not in TOY_SOURCES:  # fixed, for held-out images

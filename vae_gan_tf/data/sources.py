@@ -9,6 +9,7 @@
 | ``npz:FILE``    | a NumPy archive with ``x``/``images``/``x_train`` (+ labels) | yes |
 | ``folder:DIR``  | image files, one sub-folder per class or none           | yes     |
 | ``ring8``, ``grid25`` | 2-D Gaussian mixtures (``toy2d.py``): points (N, 2), not images | yes |
+| ``sines``       | noisy sinusoids of variable length (``sines.py``): (N, T, 1) with a mask | yes |
 
 Only ``folder:`` imports TensorFlow (through ``keras.utils.image_dataset_from_directory``).
 """
@@ -67,6 +68,11 @@ def load_source(source: str, split: str = "train", image_size: int | None = None
 
         points, labels = sample_mixture(source, seed=0 if split == "train" else 1)
         return ImageArrays(points, labels)
+    if source == "sines":
+        from vae_gan_tf.data.sines import sample_sines
+
+        sequences, mask = sample_sines(seed=0 if split == "train" else 1)
+        return ImageArrays(sequences, mask=mask)
     raise UserError(f"unknown data source {source!r}; use mnist5k, digits, mnist, fashion_mnist, cifar10, "
                     "idx:DIR, npz:FILE or folder:DIR")
 

@@ -11,6 +11,7 @@ from vae_gan_tf.config import OPTIMIZER_KEYS, AdversarialConfig, Config, VAEGANC
 from vae_gan_tf.models.autoencoder import Autoencoder
 from vae_gan_tf.models.conditional import ConditionalGAN, ConditionalVAE
 from vae_gan_tf.models.gan import GAN
+from vae_gan_tf.models.sequence_vae import SequenceVAE
 from vae_gan_tf.models.vae import VAE
 from vae_gan_tf.models.vaegan import VAEGAN
 from vae_gan_tf.models.wgan import WGAN
@@ -23,6 +24,7 @@ MODEL_CLASSES = {
     "vaegan": VAEGAN,
     "cvae": ConditionalVAE,
     "cgan": ConditionalGAN,
+    "sequence_vae": SequenceVAE,
 }
 
 
