@@ -10,11 +10,12 @@ from conftest import ROOT, TINY_GAN_OVERRIDES, TINY_OVERRIDES, run_module, set_a
 
 
 def test_one_device_and_two_replicas_give_the_same_weights_and_metrics():
-    result = subprocess.run([sys.executable, "tests/scripts/replica_equivalence.py", "vae", "gan", "wgan_gp"],
+    families = ["vae", "gan", "wgan_gp", "vaegan", "cvae", "cgan", "sequence_vae"]
+    result = subprocess.run([sys.executable, "tests/scripts/replica_equivalence.py", *families],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert [row["family"] for row in rows] == ["vae", "gan", "wgan_gp"]
+    assert [row["family"] for row in rows] == families
     for row in rows:
         assert row["replicas"] == 2
         assert row["weight_change"] > 1e-3, row  # training moved the weights, so agreement means something

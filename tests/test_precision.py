@@ -16,6 +16,11 @@ FAMILIES = {
               "model.discriminator_filters=[8, 16]", "model.latent_dim=8"],
     "wgan_gp": ["model.name=wgan", "data.scale=symmetric", "model.generator_units=[32]",
                 "model.discriminator_units=[32]", "model.latent_dim=4", "model.d_steps=2"],
+    "vaegan": ["model.name=vaegan", "model.conv_filters=[8]", "model.discriminator_filters=[8]", "model.latent_dim=4"],
+    "cvae": ["model.name=cvae", "model.conv_filters=[8]", "model.latent_dim=4", "model.attention_resolution=4"],
+    "cgan": ["model.name=cgan", "data.scale=symmetric", "model.architecture=dcgan", "model.generator_filters=[16, 8]",
+             "model.discriminator_filters=[8, 16]", "model.latent_dim=8", "model.attention_resolution=4"],
+    "sequence_vae": ["model.name=sequence_vae", "model.units=8", "model.latent_dim=4", "model.word_dropout=0.2"],
 }
 TINY = ["data.source=digits", "train.batch_size=32", "train.epochs=1", "train.steps_per_epoch=4"]
 

@@ -37,6 +37,10 @@ FAMILIES = {
     "vae": ["model.conv_filters=[8]", "model.latent_dim=4"],
     "gan": ["model.name=gan", *MLP_GAN, "model.d_steps=2", "model.ema_decay=0.9"],
     "wgan_gp": ["model.name=wgan", *MLP_GAN, "model.d_steps=2"],
+    "vaegan": ["model.name=vaegan", "model.conv_filters=[8]", "model.discriminator_filters=[8]", "model.latent_dim=4"],
+    "cvae": ["model.name=cvae", "model.conv_filters=[8]", "model.latent_dim=4"],
+    "cgan": ["model.name=cgan", *MLP_GAN, "model.d_steps=2", "model.num_classes=10"],
+    "sequence_vae": ["model.name=sequence_vae", "model.units=8", "model.latent_dim=4", "model.word_dropout=0.2"],
 }
 
 
@@ -50,7 +54,9 @@ def train(family, strategy):
     data = make_datasets(config, strategy.num_replicas_in_sync)
     with strategy.scope():
         model = build_model(config, data.image_shape)
-        if family == "vae":
+        if family == "vaegan":
+            model.compile(*[keras.optimizers.SGD(LEARNING_RATE) for _ in range(3)], jit_compile=False)
+        elif family in ("vae", "cvae", "sequence_vae"):
             model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE), jit_compile=False)
         else:
             model.compile(d_optimizer=keras.optimizers.SGD(LEARNING_RATE),

@@ -89,8 +89,9 @@ class VAEGAN(VAE):
     # ---- training
 
     def discriminate(self, x, training=False):
-        """Dis(x) as a logit, and Dis_l(x)."""
-        return self.discriminator(x, training=training)
+        """Dis(x) as a logit, and Dis_l(x) in float32 (under mixed precision it is a hidden layer's output)."""
+        logit, features = self.discriminator(x, training=training)
+        return logit, tf.cast(features, tf.float32)
 
     def compute_terms(self, x, training):
         """Every term of Algorithm 1 (batch means) and the three losses ``encoder``, ``decoder``,
