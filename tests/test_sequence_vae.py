@@ -246,3 +246,9 @@ def test_bad_config_value_is_one_line_and_exit_code_2(override, fragment):
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr[-2000:]
+
+
+def test_evaluate_refuses_a_run_on_sequences_with_one_line(runs):
+    result = run_module("vae_gan_tf.evaluate", str(runs["sines"]))
+    assert result.returncode == 2 and "models sequences (sines); evaluate measures images" in result.stderr
+    assert "Traceback" not in result.stderr

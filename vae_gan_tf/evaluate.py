@@ -104,7 +104,7 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
     import keras
     import numpy as np
 
-    from vae_gan_tf.config import TOY_SOURCES, load_config
+    from vae_gan_tf.config import SEQUENCE_SOURCES, TOY_SOURCES, load_config
     from vae_gan_tf.metrics.fid import fid_from_features
     from vae_gan_tf.metrics.inception_score import inception_score
     from vae_gan_tf.metrics.kid import kid_from_features
@@ -117,6 +117,9 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
                             "completed python -m vae_gan_tf.train")
     start = time.perf_counter()
     config = load_config(run_dir / "config.yaml")
+    if config.data.source in SEQUENCE_SOURCES:
+        raise UserError(f"{run_dir} models sequences ({config.data.source}); evaluate measures images and 2-D "
+                        "points: look at its reconstructions.png and samples/ instead")
     toy = config.data.source in TOY_SOURCES
     real, _ = real_samples(config, n, seed)
     n = len(real)
