@@ -18,7 +18,7 @@ The run folder is the contract with everything after training (sample, evaluate,
 
 Under ``train.strategy=multi_worker`` every worker runs this with its own run folder, but only the
 chief writes the outputs above; another worker writes config.yaml and train.log only, and keeps its
-BackupAndRestore checkpoints in a temporary folder that is removed when it stops. Keras 3 callbacks
+BackupAndRestore checkpoints in a temporary folder that is removed when training ends or fails. Keras 3 callbacks
 have no chief-only logic, and two workers writing one BackupAndRestore folder crashed on an HDF5 lock
 (KERAS3_FACTS.md, tf.distribute). The decision is made once, ``distribute.is_chief``, and passed on.
 """
