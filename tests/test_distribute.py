@@ -44,5 +44,6 @@ def test_unknown_strategy_names_the_choices():
     from vae_gan_tf.config import load_config
     from vae_gan_tf.errors import UserError
 
-    with pytest.raises(UserError, match="train.strategy must be one of auto, default, one_device, mirrored"):
-        load_config(None, ["train.strategy=multi_worker"])
+    with pytest.raises(UserError, match="train.strategy must be one of auto, default, one_device, mirrored, "
+                                        "multi_worker, tpu, got 'parameter_server'"):
+        load_config(None, ["train.strategy=parameter_server"])

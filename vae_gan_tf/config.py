@@ -190,7 +190,9 @@ class TrainConfig:
     seed: int = 0
     sample_count: int = 64  # images in each per-epoch sample grid
     time_budget_minutes: Optional[float] = None  # stop after this much training time (equal-CPU comparisons)
-    strategy: Literal["auto", "default", "one_device", "mirrored"] = "auto"  # distribute.py
+    # distribute.py; multi_worker reads TF_CONFIG, tpu connects to tpu_address
+    strategy: Literal["auto", "default", "one_device", "mirrored", "multi_worker", "tpu"] = "auto"
+    tpu_address: Optional[str] = None  # grpc://HOST:PORT or a TPU name; null: the local/Colab TPU
     logical_cpus: Optional[int] = None  # split the CPU into N logical devices (Mirrored on a laptop / in tests)
     mixed_precision: Optional[Literal["mixed_float16", "mixed_bfloat16"]] = None  # compute dtype policy
     jit_compile: bool = False  # XLA for the train step (not under a multi-replica strategy)
@@ -364,6 +366,12 @@ def check_values(config: Config) -> None:
         raise UserError(f"train.logical_cpus must be at least 1 or null, got {t.logical_cpus}")
     if t.time_budget_minutes is not None and not t.time_budget_minutes > 0:
         raise UserError(f"train.time_budget_minutes must be positive or null, got {t.time_budget_minutes}")
+    if t.tpu_address is not None and t.strategy != "tpu":
+        raise UserError(f"train.tpu_address is only used with train.strategy=tpu (got strategy "
+                        f"{t.strategy}); set train.strategy=tpu or drop train.tpu_address")
+    if t.time_budget_minutes is not None and t.strategy == "multi_worker":
+        raise UserError("train.time_budget_minutes cannot be used with train.strategy=multi_worker: each "
+                        "worker would stop on its own clock at a different step; cap train.epochs instead")
     if not 0 <= t.seed < 2**32:
         raise UserError(f"train.seed must be in [0, 2**32), got {t.seed}")
     if not t.learning_rate > 0:

@@ -6,9 +6,15 @@
 | ``default``       | ``tf.distribute.get_strategy()``: one device, no replication |
 | ``one_device``    | OneDeviceStrategy on the first GPU, or the CPU |
 | ``mirrored``      | MirroredStrategy over all GPUs, or over the logical CPUs (``train.logical_cpus``) |
+| ``multi_worker``  | MultiWorkerMirroredStrategy over the cluster of the ``TF_CONFIG`` environment variable |
+| ``tpu``           | TPUStrategy on the TPU at ``train.tpu_address`` (null: the local/Colab TPU) |
 
-Multi-worker and TPU strategies are not offered yet: Keras 3.15's ``fit`` needs a workaround under
-MultiWorkerMirroredStrategy (keras-team/keras#20585) and chief-only callbacks, which are not built.
+Under ``multi_worker`` every worker runs the same command with its own ``TF_CONFIG`` task; the batch
+size is the global batch over all workers, and each worker keeps its slice of every batch (auto-shard
+policy DATA, ``data/pipeline.py``). Keras 3.15's ``fit`` needs a workaround there
+(``models/base.py``, keras-team/keras#20585) and only the chief writes the run's outputs
+(``training.py``). ``TF_CONFIG`` and a ``grpc://`` TPU address are checked before TensorFlow uses
+them (``cluster.py``).
 
 Where the cross-replica reduction happens: Keras's optimizer all-reduces (sums) the gradients inside
 ``apply_gradients``; each ``train_step`` divides its per-replica mean loss by the replica count
@@ -18,9 +24,12 @@ Metrics (``keras.metrics.Mean``) are reduced by Keras when ``fit`` reads them.
 
 from __future__ import annotations
 
+import os
+
 import tensorflow as tf
 
-from vae_gan_tf.errors import UserError
+from vae_gan_tf.cluster import check_tpu_address, read_tf_config
+from vae_gan_tf.errors import UserError, first_line
 
 
 def configure_logical_cpus(count: int) -> None:
@@ -47,8 +56,37 @@ def make_strategy(train_config) -> tf.distribute.Strategy:
         return tf.distribute.get_strategy()
     if name == "one_device":
         return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
+    if name == "multi_worker":
+        read_tf_config(os.environ)  # a UserError before TensorFlow starts the gRPC server
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        return tpu_strategy(train_config.tpu_address)
     devices = [d.name for d in tf.config.list_logical_devices("GPU" if gpus else "CPU")]  # mirrored
     return tf.distribute.MirroredStrategy(devices)
+
+
+def tpu_strategy(address) -> tf.distribute.Strategy:
+    """TPUStrategy on the TPU at ``address`` (a ``grpc://`` address or a TPU name; None: the resolver's
+    default, the Colab / TPU-VM TPU), the steps of https://www.tensorflow.org/guide/tpu. Any failure to
+    resolve, connect or initialise means that no TPU answered: a UserError naming the address."""
+    check_tpu_address(address)
+    tried = (f"train.tpu_address {address!r}" if address
+             else "the default TPU resolver (train.tpu_address: null)")
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except Exception as err:  # ValueError (no name), URLError (name lookup), tf.errors.* (connection)
+        raise UserError(f"no TPU reachable with {tried} ({first_line(err, 100)}); run on a TPU VM or "
+                        "Colab TPU runtime, or set train.tpu_address to grpc://HOST:PORT or the TPU's name"
+                        ) from None
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def is_chief(train_config) -> bool:
+    """Whether this process writes the run folder's outputs: always, except a multi-worker task that is
+    not the chief (``cluster.read_tf_config``)."""
+    return train_config.strategy != "multi_worker" or read_tf_config(os.environ).is_chief
 
 
 def precision_policy(train_config) -> tuple[str, list[str]]:

@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from vae_gan_tf.cluster import check_tpu_address, read_tf_config
 from vae_gan_tf.config import load_config, with_absolute_paths
 from vae_gan_tf.errors import UserError, run_cli
 
@@ -88,6 +89,10 @@ def resolve_run(args) -> tuple:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     config, run_dir, mode = resolve_run(args)
+    if config.train.strategy == "multi_worker":  # fail before TensorFlow is imported
+        read_tf_config(os.environ)
+    elif config.train.strategy == "tpu":
+        check_tpu_address(config.train.tpu_address)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from vae_gan_tf.training import TrainingFailed, train_run
 
@@ -98,7 +103,8 @@ def main(argv=None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     final = ", ".join(f"{k}={v:.4g}" for k, v in metrics["final"].items())
-    print(f"run folder: {run_dir}  ({metrics['epochs_completed']} epochs; {final})")
+    role = "" if metrics.get("chief", True) else "; not the chief: the chief's run folder has the outputs"
+    print(f"run folder: {run_dir}  ({metrics['epochs_completed']} epochs; {final}{role})")
     return 0
 
 

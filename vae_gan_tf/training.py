@@ -15,6 +15,12 @@ The run folder is the contract with everything after training (sample, evaluate,
       reconstructions.png    held-out images above their reconstructions (models with an encoder)
       curves.png             loss curves by epoch
       metrics.json           final metrics, timing, parameter count, warnings
+
+Under ``train.strategy=multi_worker`` every worker runs this with its own run folder, but only the
+chief writes the outputs above; another worker writes config.yaml and train.log only, and keeps its
+BackupAndRestore checkpoints in a temporary folder that is removed when training ends or fails. Keras 3 callbacks
+have no chief-only logic, and two workers writing one BackupAndRestore folder crashed on an HDF5 lock
+(KERAS3_FACTS.md, tf.distribute). The decision is made once, ``distribute.is_chief``, and passed on.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import keras
@@ -32,7 +39,7 @@ from vae_gan_tf.callbacks import (DiscriminatorCollapseWarning, EpochTimer, Mode
 from vae_gan_tf.config import SEQUENCE_SOURCES, TOY_SOURCES, Config, dump_config, images_per_step
 from vae_gan_tf.data.pipeline import make_datasets, train_stream
 from vae_gan_tf.data.toy2d import mixture
-from vae_gan_tf.distribute import check_batch, make_strategy, precision_policy, use_jit
+from vae_gan_tf.distribute import check_batch, is_chief, make_strategy, precision_policy, use_jit
 from vae_gan_tf.errors import UserError, first_line
 from vae_gan_tf.export import export_saved_model
 from vae_gan_tf.models.registry import build_model, compile_model
@@ -73,11 +80,12 @@ def check_checkpoint(model, checkpoint_dir: Path) -> int:
     return epoch
 
 
-def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: EpochTimer, run_log: RunLog) -> list:
-    """The run folder's callbacks, in the order that matters (see each comment)."""
-    checkpoint_dir = run_dir / "checkpoints"
+def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: EpochTimer, run_log: RunLog,
+                   checkpoint_dir: Path, chief: bool) -> list:
+    """The run folder's callbacks, in the order that matters (see each comment). A worker that is not
+    the chief gets only those that write nothing into the run folder (module docstring)."""
     callbacks = [StopOnNonFinite(checkpoint_dir)]  # first: it must act before BackupAndRestore saves
-    if hasattr(model, "generate"):  # models with a prior: pictures of samples every epoch
+    if chief and hasattr(model, "generate"):  # models with a prior: pictures of samples every epoch
         rng = np.random.default_rng(config.train.seed)
         if config.data.source in TOY_SOURCES:  # before CSVLogger: it adds mode metrics to the logs
             means, std = mixture(config.data.source)
@@ -99,33 +107,37 @@ def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: Ep
         callbacks.append(DiscriminatorCollapseWarning(run_log))
     if config.train.time_budget_minutes is not None:
         callbacks.append(TimeBudget(config.train.time_budget_minutes, run_log))
-    callbacks += [
-        keras.callbacks.BackupAndRestore(str(checkpoint_dir), save_freq="epoch", delete_checkpoint=False),
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
-        keras.callbacks.TensorBoard(str(run_dir / "logs")),
-        timer,
-    ]
-    return callbacks
+    callbacks.append(keras.callbacks.BackupAndRestore(str(checkpoint_dir), save_freq="epoch",
+                                                      delete_checkpoint=False))
+    if chief:
+        callbacks += [keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
+                      keras.callbacks.TensorBoard(str(run_dir / "logs"))]
+    return callbacks + [timer]
 
 
 def train_run(config: Config, run_dir: Path, resume: bool = False, overwrite: bool = False, verbose="auto") -> dict:
     """Train ``config`` into ``run_dir`` (resuming from its checkpoints when ``resume``; replacing the
     folder when ``overwrite``, once data and model have been built); return the metrics."""
     run_dir = Path(run_dir)
+    if resume and config.train.strategy == "multi_worker":
+        raise UserError("--resume is not supported with train.strategy=multi_worker: the other workers' "
+                        "checkpoints are temporary; start a new run with another --out")
     strategy = make_strategy(config.train)  # first: logical devices must be set before TF initialises
     check_batch(config, strategy)
+    chief = is_chief(config.train)
     policy, warnings = precision_policy(config.train)
     jit, jit_warnings = use_jit(config.train, strategy)
     for warning in warnings + jit_warnings:
         print(f"warning: {warning}", file=sys.stderr)
     keras.mixed_precision.set_global_policy(policy)
     try:
-        return _train(config, run_dir, strategy, jit, resume, overwrite, verbose, warnings + jit_warnings)
+        return _train(config, run_dir, strategy, jit, resume, overwrite, verbose, warnings + jit_warnings,
+                      chief)
     finally:
         keras.mixed_precision.set_global_policy("float32")  # the policy is process-wide
 
 
-def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_warnings) -> dict:
+def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_warnings, chief) -> dict:
     replicas = strategy.num_replicas_in_sync
     keras.utils.set_random_seed(config.train.seed)
     data = make_datasets(config, replicas)
@@ -149,15 +161,29 @@ def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_w
         run_log.write(f"WARNING {warning}")
     run_log.write(f"{'resume after epoch ' + str(epochs_done) if resume else 'start'}: "
                   f"{config.model.name} on {config.data.source}, {config.train.epochs} epochs")
+    # A non-chief worker checkpoints into a folder of its own, removed when it stops (module docstring).
+    checkpoint_dir = run_dir / "checkpoints" if chief else Path(tempfile.mkdtemp(prefix="vae_gan_tf_worker_"))
+    if not chief:
+        run_log.write(f"not the chief: outputs are written by the chief; checkpoints go to {checkpoint_dir} "
+                      "(removed at the end)")
     timer = EpochTimer()
     try:
-        model.fit(data.train, epochs=config.train.epochs, steps_per_epoch=data.steps_per_epoch,
-                  validation_data=data.validation, verbose=verbose, shuffle=False,
-                  callbacks=make_callbacks(model, config, run_dir, resume, timer, run_log))
+        history = model.fit(data.train, epochs=config.train.epochs, steps_per_epoch=data.steps_per_epoch,
+                            validation_data=data.validation, verbose=verbose, shuffle=False,
+                            callbacks=make_callbacks(model, config, run_dir, resume, timer, run_log,
+                                                     checkpoint_dir, chief))
     except NonFiniteLossError as err:
         run_log.write(f"STOPPED {err}")
         raise TrainingFailed(str(err)) from None
-    metrics = finish_run(model, data, config, run_dir, timer, run_log)
+    finally:
+        if not chief:
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    if chief:
+        metrics = finish_run(model, data, config, run_dir, timer, run_log)
+    else:
+        metrics = {"model": config.model.name, "data": config.data.source, "chief": False,
+                   "epochs_completed": len(history.epoch),
+                   "final": {k: v[-1] for k, v in history.history.items()}}
     run_log.write("finished")
     return metrics
 

@@ -1,9 +1,12 @@
-"""What every model of the library shares: replica-aware loss scaling and seeded, per-replica noise."""
+"""What every model of the library shares: replica-aware loss scaling, seeded per-replica noise, and the
+workaround that lets Keras 3.15's ``fit`` run under MultiWorkerMirroredStrategy."""
 
 from __future__ import annotations
 
 import keras
 import tensorflow as tf
+# The exact test Keras's reduce_per_replica uses to pick its multi-worker branch (private: Keras is pinned).
+from keras.src.backend.tensorflow.trainer import _collective_all_reduce_multi_worker
 
 
 def scale_for_replicas(loss: tf.Tensor) -> tf.Tensor:
@@ -69,6 +72,46 @@ class GenerativeModel(keras.Model):
     def build(self, input_shape):
         """The networks are functional models built at construction; this records the input shape."""
         self.built = True
+
+    # ---- Keras 3.15 + MultiWorkerMirroredStrategy (keras-team/keras#20585, tensorflow/tensorflow#72388).
+    # Checked on Keras 3.15.1 / TF 2.21 (pyproject pins keras>=3.15,<3.16); both overrides are of private
+    # methods of keras/src/backend/tensorflow/trainer.py and are re-checked by tests/test_multi_worker.py.
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skip Keras's symbolic build when there is nothing left to build.
+
+        Under a strategy, ``fit``/``evaluate`` first pull one batch and, when it is a PerReplica value
+        (several devices per worker), ``strategy.reduce("MEAN", batch, axis=None)`` it: an extra
+        cross-worker collective outside the train step, the failure #20585 and KERAS3_FACTS.md report.
+        The step only builds the model, the compiled loss and metrics and ``self.optimizer``; here they
+        are built before ``fit`` (``registry.build_model``, ``compile_model``, inside the strategy scope),
+        so it is skipped under every strategy. The conditions are those of ``Trainer._symbolic_build``
+        (whose ``_post_build`` is a no-op on TensorFlow); anything unbuilt still goes through Keras.
+        With one CPU device per worker, as in tests/test_multi_worker.py, the batch is a plain tensor
+        and Keras's step passed too (measured), so that test cannot tell this override is needed.
+        """
+        unbuilt = (not all(layer.built for layer in self._flatten_layers())
+                   or (self._compile_metrics is not None and not self._compile_metrics.built)
+                   or (self._compile_loss is not None and not self._compile_loss.built)
+                   or (self.optimizer is not None and not self.optimizer.built))
+        if unbuilt:
+            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+    def _make_function(self, step_function):
+        """Under multi-worker, give Keras each logged value with shape [1].
+
+        Keras reduces a step's logs across workers with ``strategy.reduce("MEAN", value, axis=0)``,
+        which fails on the scalars every ``train_step``/``test_step`` returns (#20585). Reduced along
+        axis 0, shape-[1] values give the mean over all replicas as a scalar: what a single-worker
+        strategy logs. Other strategies take the unchanged path.
+        """
+        if _collective_all_reduce_multi_worker(self.distribute_strategy):
+            step = step_function
+
+            def step_function(data):
+                return {name: tf.reshape(value, [1]) for name, value in step(data).items()}
+
+        return super()._make_function(step_function)
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
