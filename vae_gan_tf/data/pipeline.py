@@ -134,11 +134,13 @@ def batched(images: np.ndarray, batch_size: int, *, shuffle: bool = False, seed:
 
 
 def train_stream(config: Config, train_images: np.ndarray, steps_per_epoch: int, start_epoch: int = 0,
-                 replicas: int = 1):
-    """The endless, shuffled training batches, positioned after ``start_epoch`` epochs (for a resume)."""
+                 replicas: int = 1, start_step: int = 0):
+    """The endless, shuffled training batches, positioned after ``start_epoch`` epochs and ``start_step``
+    steps of the next (for a resume)."""
     return batched(train_images, images_per_step(config), shuffle=True,
                    seed=config.train.seed, dynamic_binarization=config.data.binarize, repeat=True,
-                   skip_batches=start_epoch * steps_per_epoch, chunks=getattr(config.model, "d_steps", 1),
+                   skip_batches=start_epoch * steps_per_epoch + start_step,
+                   chunks=getattr(config.model, "d_steps", 1),
                    replicas=replicas)
 
 
