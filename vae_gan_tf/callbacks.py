@@ -18,6 +18,12 @@ from vae_gan_tf.metrics.modes import mode_coverage
 from vae_gan_tf.plotting import save_image_grid, save_scatter
 
 
+def weights_are_finite(model) -> bool:
+    """Whether every floating-point weight of ``model`` is finite."""
+    return all(np.all(np.isfinite(keras.ops.convert_to_numpy(w))) for w in model.weights
+               if "float" in str(w.dtype))
+
+
 class NonFiniteLossError(RuntimeError):
     """Raised from inside ``fit`` so that no later callback (BackupAndRestore) saves broken weights."""
 
@@ -44,8 +50,7 @@ class StopOnNonFinite(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         """Validation losses and the weights after the epoch's last update, before anything is saved."""
         logs = dict(logs or {})
-        if not all(np.all(np.isfinite(keras.ops.convert_to_numpy(w))) for w in self.model.weights
-                   if "float" in str(w.dtype)):
+        if not weights_are_finite(self.model):
             logs["weights"] = float("nan")
         self._check(logs, "its end")
 
@@ -162,7 +167,8 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
     def on_train_batch_end(self, batch, logs=None):
         self.position.step = self._first_step_of_epoch + batch + 1  # batch: the last step index of the call
         if (self.every_steps and not self.at_epoch_end()  # an epoch's last step is saved by on_epoch_end
-                and self.position.global_step - self._last_saved >= self.every_steps):
+                and self.position.global_step - self._last_saved >= self.every_steps
+                and weights_are_finite(self.model)):  # a step's logged loss predates its update: check
             self._save_model()
 
     def on_epoch_end(self, epoch, logs=None):
