@@ -164,6 +164,9 @@ def make_datasets(config: Config, replicas: int = 1) -> DataBundle:
     steps = len(train_idx) // batch
     if t.steps_per_epoch is not None:
         steps = min(steps, t.steps_per_epoch)
+    # Keras 3.15's EpochIterator runs whole executions of steps_per_execution steps on an endless stream, so
+    # an epoch trains that many steps rounded up; say so, or a resume skips too few batches.
+    steps = -(-steps // t.steps_per_execution) * t.steps_per_execution
     train_ds = train_stream(config, train_images, steps, replicas=replicas)
     val_ds = None
     if val_images is not None and len(val_images) >= batch:
