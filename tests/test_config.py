@@ -65,6 +65,8 @@ def test_unknown_section_and_bad_override_syntax():
     ("train.seed=-1", "train.seed must be in [0, 2**32)"),
     ("model.name=[1]", "unknown model.name"),
     ("model.beta=.nan", "model.beta must be non-negative"),
+    ("train.checkpoint_every_steps=0", "train.checkpoint_every_steps must be at least 1 or null"),
+    ("train.deterministic=1", "train.deterministic must be true or false"),
 ])
 def test_wrong_types_and_impossible_values(override, fragment):
     assert fragment in error_of([override])

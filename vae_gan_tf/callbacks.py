@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 
 from vae_gan_tf.metrics.modes import mode_coverage
 from vae_gan_tf.plotting import save_image_grid, save_scatter, save_sequences
+
+
+def weights_are_finite(model) -> bool:
+    """Whether every floating-point weight of ``model`` is finite."""
+    return all(np.all(np.isfinite(keras.ops.convert_to_numpy(w))) for w in model.weights
+               if "float" in str(w.dtype))
 
 
 class NonFiniteLossError(RuntimeError):
@@ -41,8 +50,7 @@ class StopOnNonFinite(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         """Validation losses and the weights after the epoch's last update, before anything is saved."""
         logs = dict(logs or {})
-        if not all(np.all(np.isfinite(keras.ops.convert_to_numpy(w))) for w in self.model.weights
-                   if "float" in str(w.dtype)):
+        if not weights_are_finite(self.model):
             logs["weights"] = float("nan")
         self._check(logs, "its end")
 
@@ -59,6 +67,155 @@ class StopOnNonFinite(keras.callbacks.Callback):
             raise NonFiniteLossError(
                 f"non-finite loss ({names}) in epoch {self.epoch + 1}, {where}; {last}. "
                 "Lower train.learning_rate or check the data, then run again with --resume or --overwrite")
+
+
+class TrainingInterrupted(RuntimeError):
+    """Raised from inside ``fit`` after a stop request, once the backup at the current step is written."""
+
+
+@dataclass
+class Position:
+    """Where training stands: ``epoch`` epochs completed, ``step`` steps done in the epoch in progress,
+    and the metric trackers' (total, count) state so that a resumed epoch's averages include its first
+    steps."""
+
+    epoch: int = 0
+    step: int = 0
+    steps_per_epoch: int = 0
+    metrics: dict = field(default_factory=dict)
+
+    @property
+    def global_step(self) -> int:
+        return self.epoch * self.steps_per_epoch + self.step
+
+    def describe(self) -> str:
+        if not self.step:
+            return f"after epoch {self.epoch} (global step {self.global_step})"
+        return (f"epoch {self.epoch + 1}, step {self.step} of {self.steps_per_epoch} "
+                f"(global step {self.global_step})")
+
+
+POSITION_ATTRIBUTE = "vae_gan_tf_position"  # a root attribute of latest.weights.h5
+
+
+def load_backup(model, backup_dir: Path, steps_per_epoch: int) -> Position:
+    """Load ``backup_dir``'s weights into ``model`` and return where they stand (``Position()`` if there is
+    no backup). Folders written by Keras's own BackupAndRestore (epoch ends only) are read as well.
+    Exceptions from h5py, JSON or shapes propagate: the caller reports them."""
+    weights = Path(backup_dir) / "latest.weights.h5"
+    metadata = Path(backup_dir) / "training_metadata.json"
+    if not weights.exists() and not metadata.exists():
+        return Position(steps_per_epoch=steps_per_epoch)
+    with h5py.File(weights, "r") as f:
+        recorded = f.attrs.get(POSITION_ATTRIBUTE)
+    if recorded is not None:
+        position = Position(**json.loads(recorded))
+    else:
+        position = Position(epoch=json.loads(metadata.read_text())["epoch"], steps_per_epoch=steps_per_epoch)
+    if not isinstance(position.epoch, int) or position.epoch < 0 or not 0 <= position.step < steps_per_epoch:
+        raise ValueError(f"position {position.epoch}/{position.step} does not fit {steps_per_epoch} steps "
+                         "per epoch")
+    if position.steps_per_epoch != steps_per_epoch:
+        raise ValueError(f"it was written with {position.steps_per_epoch} steps per epoch, "
+                         f"not {steps_per_epoch}")
+    model.load_weights(weights)
+    return position
+
+
+class ResumableBackup(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` that backs up at every epoch end *and* every ``every_steps`` steps, and whose
+    backups resume mid-epoch at the right step. Every change to Keras's behaviour is here.
+
+    Checked on Keras 3.15 (pyproject pins keras<3.16), ``keras/src/callbacks/backup_and_restore.py``:
+
+    - ``save_freq`` is either ``"epoch"`` or an integer, not both.
+    - With an integer it writes ``{"epoch": epoch in progress, "batch": index of its last batch}`` but
+      restores only ``epoch``: the resumed run starts that epoch again from its first batch, with weights
+      that already saw some of it. ``batch`` is ambiguous too (0 after an epoch end and after its first
+      batch), and with several ``fit`` calls its batch index restarts at 0.
+    - It writes the weights file and the metadata in place, one after the other: a kill during a save
+      leaves a torn file or a metadata file that does not match the weights.
+    - Its ``on_train_begin`` loads the backup and sets ``model._initial_epoch`` (private).
+
+    Here the position (:class:`Position`, with the metric trackers' state) is an attribute of the weights
+    file, written to a temporary name and renamed over ``latest.weights.h5``: weights and position change
+    together, atomically. ``training_metadata.json`` then mirrors it with Keras's keys for other readers.
+    Restoring is :func:`load_backup`, called before ``fit`` (a bad backup fails with one line before
+    anything changes); the caller positions the data stream and runs the rest of an interrupted epoch as
+    a shorter ``fit`` with ``initial_epoch`` (``training.py``), so ``on_train_begin`` does nothing.
+    """
+
+    def __init__(self, backup_dir: Path, start: Position, every_steps: int | None = None):
+        super().__init__(str(backup_dir), save_freq=every_steps or "epoch", delete_checkpoint=False)
+        self.position = Position(start.epoch, start.step, start.steps_per_epoch)
+        self._pending_metrics = dict(start.metrics) if start.step else {}
+        self._first_step_of_epoch = start.step
+        self._last_saved = start.global_step
+        self.every_steps = every_steps
+
+    def on_train_begin(self, logs=None):
+        pass  # restored before fit by load_backup (class docstring)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """``fit`` has just reset the trackers; a resumed epoch gets back the sums of its first steps."""
+        self.position.epoch, self.position.step = epoch, self._first_step_of_epoch
+        for metric in self.model.metrics:
+            for variable, value in zip(metric.variables, self._pending_metrics.get(metric.name, [])):
+                variable.assign(value)
+        self._pending_metrics = {}
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.position.step = self._first_step_of_epoch + batch + 1  # batch: the last step index of the call
+        if (self.every_steps and not self.at_epoch_end()  # an epoch's last step is saved by on_epoch_end
+                and self.position.global_step - self._last_saved >= self.every_steps
+                and weights_are_finite(self.model)):  # a step's logged loss predates its update: check
+            self._save_model()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.position.epoch, self.position.step = epoch + 1, 0
+        self._first_step_of_epoch = 0
+        self._save_model()
+
+    def at_epoch_end(self) -> bool:
+        return self.position.step == self.position.steps_per_epoch
+
+    def _save_model(self):
+        """Write weights and position under a temporary name, then rename them over the backup."""
+        os.makedirs(self.backup_dir, exist_ok=True)
+        incoming = os.path.join(self.backup_dir, "incoming.weights.h5")
+        self.model.save_weights(incoming, overwrite=True)
+        position = asdict(self.position)
+        if self.position.step:
+            position["metrics"] = {m.name: [float(keras.ops.convert_to_numpy(v)) for v in m.variables]
+                                   for m in self.model.metrics}
+        with h5py.File(incoming, "a") as f:
+            f.attrs[POSITION_ATTRIBUTE] = json.dumps(position)
+        os.replace(incoming, self._weights_path)
+        with open(self._training_metadata_path + ".incoming", "w") as f:
+            json.dump({"epoch": self.position.epoch, "batch": self.position.step,
+                       "global_step": self.position.global_step}, f)
+        os.replace(self._training_metadata_path + ".incoming", self._training_metadata_path)
+        self._last_saved = self.position.global_step
+
+
+class StopWhenRequested(keras.callbacks.Callback):
+    """Stop cleanly once ``event`` is set (the train CLI sets it on SIGTERM): after a step in the middle of
+    an epoch, write the backup at that step and raise :class:`TrainingInterrupted`; after an epoch's last
+    step, let the epoch end first (validation, history row, epoch backup). Put it last in the list."""
+
+    def __init__(self, event, backup: ResumableBackup):
+        super().__init__()
+        self.event = event
+        self.backup = backup
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.event.is_set() and not self.backup.at_epoch_end():
+            self.backup._save_model()
+            raise TrainingInterrupted(self.backup.position.describe())
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.event.is_set():
+            raise TrainingInterrupted(self.backup.position.describe())
 
 
 class RunLog:
@@ -162,7 +319,8 @@ class TimeBudget(keras.callbacks.Callback):
         self._start = 0.0
 
     def on_train_begin(self, logs=None):
-        self._start = time.perf_counter()
+        if not self._start:  # a resumed run may call fit twice (training.py); the budget spans both
+            self._start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         if not self.model.stop_training and time.perf_counter() - self._start > self.seconds:

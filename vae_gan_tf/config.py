@@ -197,6 +197,8 @@ class TrainConfig:
     mixed_precision: Optional[Literal["mixed_float16", "mixed_bfloat16"]] = None  # compute dtype policy
     jit_compile: bool = False  # XLA for the train step (not under a multi-replica strategy)
     steps_per_execution: int = 1  # train steps per tf.function call (hides Python overhead)
+    checkpoint_every_steps: Optional[int] = None  # also back up every N steps; null: at epoch ends only
+    deterministic: bool = False  # op determinism, one inter-op thread, no XLA (distribute.enable_determinism)
 
 
 # model.name -> config dataclass. The model classes themselves are looked up in
@@ -362,6 +364,9 @@ def check_values(config: Config) -> None:
                        "data.image_size": d.image_size}.items():
         if value is not None and value < 1:
             raise UserError(f"{key} must be at least 1 or null, got {value}")
+    if t.checkpoint_every_steps is not None and t.checkpoint_every_steps < 1:
+        raise UserError(f"train.checkpoint_every_steps must be at least 1 or null, "
+                        f"got {t.checkpoint_every_steps}")
     if t.logical_cpus is not None and t.logical_cpus < 1:
         raise UserError(f"train.logical_cpus must be at least 1 or null, got {t.logical_cpus}")
     if t.time_budget_minutes is not None and not t.time_budget_minutes > 0:

@@ -3,13 +3,20 @@
 With no arguments it trains the default conv VAE on ``mnist5k`` (bundled, offline) into
 ``runs/vae_mnist5k``. TensorFlow is imported only after the arguments and the config are checked,
 so ``--help`` and config errors answer at once.
+
+SIGTERM stops training at the end of the current step, writes a backup at that step, prints one line
+and exits with code 143 (128 + SIGTERM, what a shell reports for a process ended by that signal);
+``--resume`` continues it. SIGKILL cannot be caught: ``--resume`` continues from the last backup, at
+most ``train.checkpoint_every_steps`` - 1 steps back (or the last epoch end without that key).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from vae_gan_tf.cluster import check_tpu_address, read_tf_config
@@ -18,7 +25,8 @@ from vae_gan_tf.errors import UserError, run_cli
 
 DEFAULT_RUN_NAME = "vae_mnist5k"
 # What a resumed run may change: anything else would move the data stream or change the model.
-RESUMABLE_KEYS = ("train.epochs", "train.time_budget_minutes")
+RESUMABLE_KEYS = ("train.epochs", "train.time_budget_minutes", "train.checkpoint_every_steps")
+EXIT_SIGTERM = 143  # 128 + signal 15, as a shell reports a process ended by SIGTERM
 RUN_MARKERS = ("train.log", "history.csv", "checkpoints")
 
 
@@ -69,7 +77,8 @@ def resolve_run(args) -> tuple:
             raise UserError("--resume continues the run's own config.yaml; drop --config")
         changed = [o.partition("=")[0].strip() for o in overrides if o.partition("=")[0].strip() not in RESUMABLE_KEYS]
         if changed:
-            raise UserError(f"--resume continues the saved config; only {' and '.join(RESUMABLE_KEYS)} may change "
+            raise UserError(f"--resume continues the saved config; only {', '.join(RESUMABLE_KEYS)} "
+                            "may change "
                             f"(not {changed[0]}); start a new run to change it")
         return load_config(run_dir / "config.yaml", overrides), run_dir, "resume"
     config = with_absolute_paths(load_config(args.config, overrides))
@@ -93,15 +102,22 @@ def main(argv=None) -> int:
         read_tf_config(os.environ)
     elif config.train.strategy == "tpu":
         check_tpu_address(config.train.tpu_address)
+    stop_request = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop_request.set())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from vae_gan_tf.training import TrainingFailed, train_run
+    from vae_gan_tf.training import TrainingFailed, TrainingInterrupted, train_run
 
     verbose = "auto" if args.verbose is None else args.verbose
     try:
-        metrics = train_run(config, run_dir, resume=mode == "resume", overwrite=mode == "overwrite", verbose=verbose)
+        metrics = train_run(config, run_dir, resume=mode == "resume", overwrite=mode == "overwrite",
+                            verbose=verbose, stop_request=stop_request)
     except TrainingFailed as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except TrainingInterrupted as err:
+        print(f"stopped by SIGTERM at {err}; a backup was written there; continue with: "
+              f"python -m vae_gan_tf.train --resume --out {run_dir}", file=sys.stderr)
+        return EXIT_SIGTERM
     final = ", ".join(f"{k}={v:.4g}" for k, v in metrics["final"].items())
     role = "" if metrics.get("chief", True) else "; not the chief: the chief's run folder has the outputs"
     print(f"run folder: {run_dir}  ({metrics['epochs_completed']} epochs; {final}{role})")

@@ -4,7 +4,7 @@ The run folder is the contract with everything after training (sample, evaluate,
 
     RUN/
       config.yaml            the resolved config (what --resume continues)
-      checkpoints/           keras.callbacks.BackupAndRestore: latest.weights.h5 + training_metadata.json
+      checkpoints/           callbacks.ResumableBackup: latest.weights.h5 + training_metadata.json
       history.csv            one row per epoch (keras.callbacks.CSVLogger)
       logs/                  TensorBoard (train/, validation/)
       samples/epoch_NNN.png  fixed prior noise through the generator/decoder after each epoch
@@ -34,21 +34,19 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from vae_gan_tf.callbacks import (DiscriminatorCollapseWarning, EpochTimer, ModeCoverage, NonFiniteLossError, RunLog,
-                                  SampleCurves, SampleGrid, StopOnNonFinite, TimeBudget)
+from vae_gan_tf.callbacks import (DiscriminatorCollapseWarning, EpochTimer, ModeCoverage, NonFiniteLossError,
+                                  Position, ResumableBackup, RunLog, SampleCurves, SampleGrid, StopOnNonFinite,
+                                  StopWhenRequested, TimeBudget, TrainingInterrupted, load_backup)
 from vae_gan_tf.config import SEQUENCE_SOURCES, TOY_SOURCES, Config, dump_config, images_per_step
 from vae_gan_tf.data.pipeline import make_datasets, train_stream
 from vae_gan_tf.data.toy2d import mixture
-from vae_gan_tf.distribute import check_batch, is_chief, make_strategy, precision_policy, use_jit
+from vae_gan_tf.distribute import check_batch, enable_determinism, is_chief, make_strategy, precision_policy, use_jit
 from vae_gan_tf.errors import UserError, first_line
 from vae_gan_tf.export import export_saved_model
 from vae_gan_tf.models.registry import build_model, compile_model
 from vae_gan_tf.plotting import read_history, save_curves, save_reconstructions, save_sequences
 
 MODE_SAMPLES = 2500  # samples per mode-coverage estimate, as in VEEGAN and PacGAN
-
-CHECKPOINT_WEIGHTS = "latest.weights.h5"
-CHECKPOINT_METADATA = "training_metadata.json"
 
 
 class TrainingFailed(RuntimeError):
@@ -59,31 +57,26 @@ def pixel_range(config: Config) -> tuple[float, float]:
     return (0.0, 1.0) if config.data.scale == "unit" else (-1.0, 1.0)
 
 
-def check_checkpoint(model, checkpoint_dir: Path) -> int:
-    """Epochs recorded in a BackupAndRestore folder (0 if none); a UserError if it cannot be restored.
+def check_checkpoint(model, checkpoint_dir: Path, steps_per_epoch: int) -> Position:
+    """Restore a backup folder into ``model`` and return where it stands (``Position()`` if none); a
+    UserError if it cannot be restored.
 
     Loading here, before ``fit``, lets a foreign or corrupt checkpoint fail with one line while the
     folder is left as it was (BackupAndRestore would raise from deep inside ``fit``).
     """
-    weights, metadata = checkpoint_dir / CHECKPOINT_WEIGHTS, checkpoint_dir / CHECKPOINT_METADATA
-    if not weights.exists() and not metadata.exists():
-        return 0
     fix = "it was left untouched; start a new run with another --out, or replace this one with --overwrite"
     try:
-        epoch = json.loads(metadata.read_text())["epoch"]
-        if not isinstance(epoch, int) or epoch < 0:
-            raise ValueError("epoch is not a non-negative integer")
-        model.load_weights(weights)
+        return load_backup(model, checkpoint_dir, steps_per_epoch)
     except Exception as err:  # h5py, JSON and shape errors all mean "cannot restore"
         raise UserError(f"checkpoint {checkpoint_dir} cannot be restored into this model ({first_line(err)}); "
                         f"{fix}") from None
-    return epoch
 
 
 def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: EpochTimer, run_log: RunLog,
-                   checkpoint_dir: Path, chief: bool) -> list:
+                   start: Position, checkpoint_dir: Path, chief: bool, stop_request=None) -> list:
     """The run folder's callbacks, in the order that matters (see each comment). A worker that is not
-    the chief gets only those that write nothing into the run folder (module docstring)."""
+    the chief gets only those that write nothing into the run folder (module docstring). ``stop_request``
+    (a ``threading.Event``) stops training at the next step with a backup (StopWhenRequested)."""
     callbacks = [StopOnNonFinite(checkpoint_dir)]  # first: it must act before BackupAndRestore saves
     if chief and hasattr(model, "generate"):  # models with a prior: pictures of samples every epoch
         rng = np.random.default_rng(config.train.seed)
@@ -107,21 +100,29 @@ def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: Ep
         callbacks.append(DiscriminatorCollapseWarning(run_log))
     if config.train.time_budget_minutes is not None:
         callbacks.append(TimeBudget(config.train.time_budget_minutes, run_log))
-    callbacks.append(keras.callbacks.BackupAndRestore(str(checkpoint_dir), save_freq="epoch",
-                                                      delete_checkpoint=False))
+    backup = ResumableBackup(checkpoint_dir, start, config.train.checkpoint_every_steps)
+    callbacks.append(backup)
     if chief:
         callbacks += [keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
                       keras.callbacks.TensorBoard(str(run_dir / "logs"))]
-    return callbacks + [timer]
+    callbacks.append(timer)
+    if stop_request is not None:  # last: an epoch's other callbacks finish before it stops
+        callbacks.append(StopWhenRequested(stop_request, backup))
+    return callbacks
 
 
-def train_run(config: Config, run_dir: Path, resume: bool = False, overwrite: bool = False, verbose="auto") -> dict:
+def train_run(config: Config, run_dir: Path, resume: bool = False, overwrite: bool = False, verbose="auto",
+              stop_request=None) -> dict:
     """Train ``config`` into ``run_dir`` (resuming from its checkpoints when ``resume``; replacing the
-    folder when ``overwrite``, once data and model have been built); return the metrics."""
+    folder when ``overwrite``, once data and model have been built); return the metrics. When the
+    ``threading.Event`` ``stop_request`` is set, training stops at the next step with a backup there and
+    raises :class:`TrainingInterrupted`."""
     run_dir = Path(run_dir)
     if resume and config.train.strategy == "multi_worker":
         raise UserError("--resume is not supported with train.strategy=multi_worker: the other workers' "
                         "checkpoints are temporary; start a new run with another --out")
+    if config.train.deterministic:
+        enable_determinism(config.train)  # before any TF op: it sets the inter-op thread count
     strategy = make_strategy(config.train)  # first: logical devices must be set before TF initialises
     check_batch(config, strategy)
     chief = is_chief(config.train)
@@ -132,24 +133,39 @@ def train_run(config: Config, run_dir: Path, resume: bool = False, overwrite: bo
     keras.mixed_precision.set_global_policy(policy)
     try:
         return _train(config, run_dir, strategy, jit, resume, overwrite, verbose, warnings + jit_warnings,
-                      chief)
+                      chief, stop_request)
     finally:
         keras.mixed_precision.set_global_policy("float32")  # the policy is process-wide
 
 
-def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_warnings, chief) -> dict:
+def fit_segments(start: Position, epochs: int) -> list[tuple[int, int, int]]:
+    """The ``fit`` calls that continue from ``start``: (initial_epoch, epochs, first step) each. An epoch
+    interrupted mid-way is finished by a ``fit`` of its remaining steps alone, then the later epochs
+    follow at full length (Keras's ``fit`` has one ``steps_per_epoch`` for all its epochs)."""
+    if not start.step:
+        return [(start.epoch, epochs, 0)]
+    rest = [(start.epoch + 1, epochs, 0)] if start.epoch + 1 < epochs else []
+    return [(start.epoch, start.epoch + 1, start.step), *rest]
+
+
+def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_warnings, chief,
+           stop_request) -> dict:
     replicas = strategy.num_replicas_in_sync
     keras.utils.set_random_seed(config.train.seed)
     data = make_datasets(config, replicas)
     with strategy.scope():  # models, optimizers and metrics are created under the strategy
         model = compile_model(build_model(config, data.image_shape), config, jit_compile=jit)
-    epochs_done = check_checkpoint(model, run_dir / "checkpoints") if resume else 0
-    if epochs_done:  # continue the data stream where the interrupted run left it
-        data.train = train_stream(config, data.train_images, data.steps_per_epoch, epochs_done, replicas,
-                                  data.train_side)
+    steps = data.steps_per_epoch
+    start = Position(steps_per_epoch=steps)
+    if resume:
+        start = check_checkpoint(model, run_dir / "checkpoints", steps)
+    epochs_done = start.epoch
     if epochs_done >= config.train.epochs and (run_dir / "model.keras").exists():
         raise UserError(f"run {run_dir} has finished all {epochs_done} epochs; raise the count to continue, "
                         f"e.g. --resume --epochs {epochs_done + 10}")
+    if start.step and epochs_done >= config.train.epochs:
+        raise UserError(f"run {run_dir} stopped in epoch {epochs_done + 1}; resume with at least "
+                        f"--epochs {epochs_done + 1}")
     if overwrite and run_dir.exists():  # every check has passed: now the old run may go
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -159,7 +175,7 @@ def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_w
     run_log.warnings.extend(startup_warnings)
     for warning in startup_warnings:
         run_log.write(f"WARNING {warning}")
-    run_log.write(f"{'resume after epoch ' + str(epochs_done) if resume else 'start'}: "
+    run_log.write(f"{'resume at ' + start.describe() if resume else 'start'}: "
                   f"{config.model.name} on {config.data.source}, {config.train.epochs} epochs")
     # A non-chief worker checkpoints into a folder of its own, removed when it stops (module docstring).
     checkpoint_dir = run_dir / "checkpoints" if chief else Path(tempfile.mkdtemp(prefix="vae_gan_tf_worker_"))
@@ -167,14 +183,24 @@ def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_w
         run_log.write(f"not the chief: outputs are written by the chief; checkpoints go to {checkpoint_dir} "
                       "(removed at the end)")
     timer = EpochTimer()
+    callbacks = make_callbacks(model, config, run_dir, resume, timer, run_log, start, checkpoint_dir, chief,
+                               stop_request)
     try:
-        history = model.fit(data.train, epochs=config.train.epochs, steps_per_epoch=data.steps_per_epoch,
-                            validation_data=data.validation, verbose=verbose, shuffle=False,
-                            callbacks=make_callbacks(model, config, run_dir, resume, timer, run_log,
-                                                     checkpoint_dir, chief))
+        for initial_epoch, epochs, first_step in fit_segments(start, config.train.epochs):
+            if (initial_epoch, first_step) != (0, 0):  # continue the data stream where the run left it
+                data.train = train_stream(config, data.train_images, steps, initial_epoch, replicas,
+                                          first_step, data.train_side)
+            history = model.fit(data.train, epochs=epochs, initial_epoch=initial_epoch,
+                                steps_per_epoch=steps - first_step, validation_data=data.validation,
+                                verbose=verbose, shuffle=False, callbacks=callbacks)
+            if model.stop_training:  # the time budget ran out
+                break
     except NonFiniteLossError as err:
         run_log.write(f"STOPPED {err}")
         raise TrainingFailed(str(err)) from None
+    except TrainingInterrupted as err:
+        run_log.write(f"INTERRUPTED at {err}; backup written")
+        raise
     finally:
         if not chief:
             shutil.rmtree(checkpoint_dir, ignore_errors=True)

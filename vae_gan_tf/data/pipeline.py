@@ -166,11 +166,13 @@ def batched(images: np.ndarray, batch_size: int, *, shuffle: bool = False, seed:
 
 
 def train_stream(config: Config, train_images: np.ndarray, steps_per_epoch: int, start_epoch: int = 0,
-                 replicas: int = 1, side: Optional[np.ndarray] = None):
-    """The endless, shuffled training batches, positioned after ``start_epoch`` epochs (for a resume)."""
+                 replicas: int = 1, start_step: int = 0, side: Optional[np.ndarray] = None):
+    """The endless, shuffled training batches, positioned after ``start_epoch`` epochs and ``start_step``
+    steps of the next (for a resume)."""
     return batched(train_images, images_per_step(config), shuffle=True,
                    seed=config.train.seed, dynamic_binarization=config.data.binarize, repeat=True,
-                   skip_batches=start_epoch * steps_per_epoch, chunks=getattr(config.model, "d_steps", 1),
+                   skip_batches=start_epoch * steps_per_epoch + start_step,
+                   chunks=getattr(config.model, "d_steps", 1),
                    replicas=replicas, side=side)
 
 
@@ -197,6 +199,9 @@ def make_datasets(config: Config, replicas: int = 1) -> DataBundle:
     steps = len(train_idx) // batch
     if t.steps_per_epoch is not None:
         steps = min(steps, t.steps_per_epoch)
+    # Keras 3.15's EpochIterator runs whole executions of steps_per_execution steps on an endless stream, so
+    # an epoch trains that many steps rounded up; say so, or a resume skips too few batches.
+    steps = -(-steps // t.steps_per_execution) * t.steps_per_execution
     train_ds = train_stream(config, train_images, steps, replicas=replicas, side=train_side)
     val_ds = None
     if val_images is not None and len(val_images) >= batch:
