@@ -54,3 +54,17 @@ def test_steps_per_epoch_is_what_keras_trains_with_steps_per_execution():
     config = load_config(None, ["data.source=digits", "model.conv_filters=[8]", "train.batch_size=32",
                                 "train.steps_per_epoch=22", "train.steps_per_execution=4"])
     assert make_datasets(config).steps_per_epoch == 24
+
+
+def test_epoch_timer_counts_steps_not_executions():
+    """Keras calls batch hooks once per execution; the timer must still count every step."""
+    import tensorflow as tf
+
+    from vae_gan_tf.callbacks import EpochTimer
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", steps_per_execution=3)
+    timer = EpochTimer()
+    data = tf.data.Dataset.from_tensors((tf.ones((4, 2)), tf.ones((4, 1)))).repeat()
+    model.fit(data, epochs=2, steps_per_epoch=6, verbose=0, callbacks=[timer])
+    assert timer.steps == [6, 6]

@@ -342,7 +342,7 @@ class EpochTimer(keras.callbacks.Callback):
         self.steps.append(0)
 
     def on_train_batch_end(self, batch, logs=None):
-        self.steps[-1] += 1
+        self.steps[-1] = batch + 1  # with steps_per_execution > 1 Keras calls this once per execution
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
