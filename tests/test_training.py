@@ -58,6 +58,7 @@ def test_steps_per_epoch_is_what_keras_trains_with_steps_per_execution():
 
 def test_epoch_timer_counts_steps_not_executions():
     """Keras calls batch hooks once per execution; the timer must still count every step."""
+    import keras
     import tensorflow as tf
 
     from vae_gan_tf.callbacks import EpochTimer
