@@ -78,7 +78,8 @@ def main(argv=None):
         samples[name] = loaded.sample(tf.constant(z)).numpy()
         value = sharpness(samples[name])
         results["models"][name] = {
-            "train_seconds": metrics["train_seconds_this_session"], "images_per_s": metrics["train_images_per_s"],
+            "train_seconds": metrics["train_seconds_this_session"],
+            "images_per_s": metrics["train_images_per_s"],
             "epochs_completed": metrics["epochs_completed"], "sample_sharpness": value,
             "sharpness_over_real": value / results["real_sharpness"], "final": metrics["final"]}
     print(json.dumps(results, indent=2))

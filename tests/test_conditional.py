@@ -5,7 +5,6 @@ and the one-line errors."""
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from conftest import call_saved_model, run_module, set_args
 from vae_gan_tf.config import load_config
@@ -98,7 +97,8 @@ def test_reload_and_export_round_trip(blob_source, overrides, tmp_path):
 
     export_saved_model(model, tmp_path / "saved_model")
     out = call_saved_model(tmp_path / "saved_model", {"z": z, "label": labels},
-                           {"sample": ["sample", ["z", "label"]], "generate": ["generate", ["label"]]}, tmp_path)
+                           {"sample": ["sample", ["z", "label"]], "generate": ["generate", ["label"]]},
+                           tmp_path)
     np.testing.assert_allclose(out["sample"], expected, atol=1e-5)
     assert out["generate"].shape == expected.shape
 
@@ -107,8 +107,8 @@ def test_reload_and_export_round_trip(blob_source, overrides, tmp_path):
 def cvae_run(tmp_path_factory, blob_source):
     run_dir = tmp_path_factory.mktemp("runs") / "cvae"
     result = run_module("vae_gan_tf.train", "--out", str(run_dir), "--epochs", "1", "--steps-per-epoch", "3",
-                        *set_args([f"data.source={blob_source}", "train.batch_size=32", "train.sample_count=8",
-                                   *CVAE]))
+                        *set_args([f"data.source={blob_source}", "train.batch_size=32",
+                                   "train.sample_count=8", *CVAE]))
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir
 

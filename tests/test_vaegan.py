@@ -34,7 +34,8 @@ def test_the_update_rule_routes_each_loss_to_its_network():
     for gamma in (1.0, 100.0):
         model = tiny_model(f"model.gamma={gamma}")
         model.train_step(tf.constant(BATCH))
-        after[gamma] = {name: weights(getattr(model, name)) for name in ("encoder", "decoder", "discriminator")}
+        after[gamma] = {name: weights(getattr(model, name))
+                        for name in ("encoder", "decoder", "discriminator")}
     for name in ("encoder", "discriminator"):
         for a, b in zip(after[1.0][name], after[100.0][name]):
             np.testing.assert_array_equal(a, b, err_msg=name)
@@ -57,8 +58,9 @@ def test_a_few_steps_on_a_fixed_batch_lower_each_networks_loss():
     fixed metric), the encoder and decoder lower the feature reconstruction, and the pixels follow."""
     first, last = losses_after(tiny_model(), 40)
     assert last["d_loss"] < 0.5 * first["d_loss"], (first, last)
-    first, last = losses_after(tiny_model("model.discriminator_learning_rate=1e-12", "model.encoder_learning_rate=1e-3",
-                                          "model.decoder_learning_rate=1e-3"), 40)
+    held = tiny_model("model.discriminator_learning_rate=1e-12", "model.encoder_learning_rate=1e-3",
+                      "model.decoder_learning_rate=1e-3")
+    first, last = losses_after(held, 40)
     assert last["feature_reconstruction"] < 0.95 * first["feature_reconstruction"], (first, last)
     assert last["pixel_reconstruction"] < first["pixel_reconstruction"], (first, last)
 
@@ -99,8 +101,9 @@ def test_saved_model_has_the_five_endpoints_without_the_package(vaegan_run, tmp_
     x = BATCH[:3]
     z = rng.standard_normal((3, model.latent_dim)).astype(np.float32)
     out = call_saved_model(vaegan_run / "saved_model", {"x": x, "z": z},
-                           {"encode": ["encode", ["x"]], "decode": ["decode", ["z"]], "sample": ["sample", ["z"]],
-                            "reconstruct": ["reconstruct", ["x"]], "discriminate": ["discriminate", ["x"]]},
+                           {"encode": ["encode", ["x"]], "decode": ["decode", ["z"]],
+                            "sample": ["sample", ["z"]], "reconstruct": ["reconstruct", ["x"]],
+                            "discriminate": ["discriminate", ["x"]]},
                            tmp_path)
     mean, _ = model.encode(x)
     np.testing.assert_allclose(out["encode_0"], mean, atol=1e-5)

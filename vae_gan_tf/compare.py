@@ -102,7 +102,8 @@ def run_pictures(run_dir: Path, config, images_dir: Path, name: str) -> dict:
             strips = np.concatenate([slerp(a, b, 10) for a, b in ends]).astype(np.float32)
             path = images_dir / f"{name}_interpolation.png"
             strip_labels = np.repeat(np.arange(4) % (info.get("num_classes") or 1), 10)  # one class per strip
-            save_image_grid(to_unit_range(prior_samples(loaded, info, strips, strip_labels), pixel_range), path, ncols=10,
+            strip_images = prior_samples(loaded, info, strips, strip_labels)
+            save_image_grid(to_unit_range(strip_images, pixel_range), path, ncols=10,
                             title=f"{name}: 4 spherical interpolations in z")
             pictures["Latent interpolations"] = path
     if hasattr(loaded, "encode"):

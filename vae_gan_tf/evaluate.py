@@ -66,7 +66,6 @@ def real_samples(config, n: int, seed: int):
 def generated_samples(run_dir: Path, n: int, seed: int, progress=None):
     """``n`` samples from the run's SavedModel ``sample`` endpoint, mapped to [0, 1] (points unchanged)."""
     import numpy as np
-    import tensorflow as tf
 
     from vae_gan_tf.plotting import to_unit_range
 
