@@ -1,9 +1,6 @@
 """The sequence VAE: it learns, padded steps count for nothing, .keras and SavedModel round trips, the CLI."""
 
 import json
-import subprocess
-import sys
-import textwrap
 from concurrent.futures import ThreadPoolExecutor
 
 import keras
@@ -11,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import run_module, set_args
+from conftest import call_saved_model, run_module, set_args
 from vae_gan_tf import losses
 from vae_gan_tf.config import load_config
 from vae_gan_tf.data.sines import sample_sines
@@ -175,56 +172,27 @@ def test_cli_runs_write_the_usual_run_folder(runs):
     assert json.loads((runs["sines"] / "saved_model/assets/vae_gan_tf.json").read_text())["length"] == 60
 
 
-CHILD = textwrap.dedent("""
-    import importlib.abc, sys
-
-    class Block(importlib.abc.MetaPathFinder):  # prove the package is not needed
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] == "vae_gan_tf":
-                raise ImportError("vae_gan_tf must not be imported here")
-
-    sys.meta_path.insert(0, Block())
-    import numpy as np
-    import tensorflow as tf
-
-    inputs, outputs = sys.argv[1:3]
-    data = np.load(inputs)
-    result = {}
-    for name in ("rows", "sines"):
-        m = tf.saved_model.load(str(data[name + "_path"]))  # keep a reference (KERAS3_FACTS.md, export)
-        x, z = tf.constant(data[name + "_x"]), tf.constant(data[name + "_z"])
-        result[name + "_mean"], result[name + "_log_var"] = [t.numpy() for t in m.encode(x)]
-        for length in (5, 11):
-            result[f"{name}_decode_{length}"] = m.decode(z, tf.constant(length)).numpy()
-            result[f"{name}_sample_{length}"] = m.sample(z[:1], tf.constant(length)).numpy()
-    np.savez(outputs, **result)
-""")
-
-
 def test_saved_model_encodes_and_generates_the_asked_length_without_the_package(runs, tmp_path):
-    models = {name: keras.models.load_model(run_dir / "model.keras") for name, run_dir in runs.items()}
     rng = np.random.default_rng(0)
-    inputs = {}
-    for name, model in models.items():
-        inputs[name + "_path"] = str(runs[name] / "saved_model")
-        inputs[name + "_x"] = rng.random((3, 9, *model.image_shape[1:])).astype(np.float32)  # any step count
-        inputs[name + "_z"] = rng.standard_normal((3, model.latent_dim)).astype(np.float32)
-    np.savez(tmp_path / "in.npz", **inputs)
-    (tmp_path / "child.py").write_text(CHILD)
-    result = subprocess.run([sys.executable, str(tmp_path / "child.py"), str(tmp_path / "in.npz"),
-                             str(tmp_path / "out.npz")], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = np.load(tmp_path / "out.npz")
-    for name, model in models.items():
-        mean, log_var = model.encode(inputs[name + "_x"])
-        np.testing.assert_allclose(out[name + "_mean"], mean, atol=1e-5)
-        np.testing.assert_allclose(out[name + "_log_var"], log_var, atol=1e-5)
+    for name, run_dir in runs.items():
+        model = keras.models.load_model(run_dir / "model.keras")
+        x = rng.random((3, 9, *model.image_shape[1:])).astype(np.float32)  # any step count
+        z = rng.standard_normal((3, model.latent_dim)).astype(np.float32)
+        calls = {"encode": ["encode", ["x"]]}
         for length in (5, 11):
-            decoded = out[f"{name}_decode_{length}"]
-            assert decoded.shape == (3, length, *model.image_shape[1:])
-            np.testing.assert_allclose(decoded, model.decode(inputs[name + "_z"], length), atol=1e-5)
-            assert out[f"{name}_sample_{length}"].shape == (1, length, *model.image_shape[1:])
+            calls[f"decode_{length}"] = ["decode", ["z", f"length_{length}"]]
+            calls[f"sample_{length}"] = ["sample", ["z1", f"length_{length}"]]
+        out = call_saved_model(run_dir / "saved_model", {"x": x, "z": z, "z1": z[:1],
+                                                          "length_5": np.int32(5), "length_11": np.int32(11)},
+                               calls, tmp_path)
+        mean, log_var = model.encode(x)
+        np.testing.assert_allclose(out["encode_0"], mean, atol=1e-5)
+        np.testing.assert_allclose(out["encode_1"], log_var, atol=1e-5)
+        for length in (5, 11):
+            decoded = out[f"decode_{length}"]
+            assert decoded.shape == (3, length, *model.image_shape[1:]), name
+            np.testing.assert_allclose(decoded, model.decode(z, length), atol=1e-5)
+            assert out[f"sample_{length}"].shape == (1, length, *model.image_shape[1:]), name
 
 
 def test_sample_command_draws_digits_as_images_and_sines_as_curves(runs, tmp_path, capsys):

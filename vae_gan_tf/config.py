@@ -397,13 +397,8 @@ def check_values(config: Config) -> None:
         _check_adversarial(config)
     if isinstance(m, VAEGANConfig):
         _check_vaegan(config)
-    if isinstance(m, VAEConfig):
-        if not m.beta >= 0:
-            raise UserError(f"model.beta must be non-negative, got {m.beta}")
-        if m.kl_warmup_steps < 0:
-            raise UserError(f"model.kl_warmup_steps must be non-negative, got {m.kl_warmup_steps}")
-        if not m.gaussian_std > 0:
-            raise UserError(f"model.gaussian_std must be positive, got {m.gaussian_std}")
+    if isinstance(m, (VAEConfig, VAEGANConfig, SequenceVAEConfig)):
+        _check_kl_terms(m)
     if getattr(m, "likelihood", None) == "bernoulli" and d.scale != "unit":
         raise UserError("model.likelihood bernoulli needs pixels in [0, 1]: set data.scale=unit")
     if d.binarize and d.scale != "unit":
@@ -421,6 +416,16 @@ def _check_encoder_decoder(m: EncoderDecoderConfig) -> None:
         raise UserError(f"model.dense_units must be 0 (none) or positive, got {m.dense_units}")
 
 
+def _check_kl_terms(m) -> None:
+    """β and the KL warm-up of the VAE-like families, and the Gaussian σ where the family has one."""
+    if not m.beta >= 0:
+        raise UserError(f"model.beta must be non-negative, got {m.beta}")
+    if m.kl_warmup_steps < 0:
+        raise UserError(f"model.kl_warmup_steps must be non-negative, got {m.kl_warmup_steps}")
+    if hasattr(m, "gaussian_std") and not m.gaussian_std > 0:
+        raise UserError(f"model.gaussian_std must be positive, got {m.gaussian_std}")
+
+
 def _check_vaegan(config: Config) -> None:
     m = config.model
     if config.data.scale != "unit":
@@ -432,8 +437,6 @@ def _check_vaegan(config: Config) -> None:
     for key in ("encoder_learning_rate", "decoder_learning_rate", "discriminator_learning_rate", "gamma"):
         if not getattr(m, key) > 0:
             raise UserError(f"model.{key} must be positive, got {getattr(m, key)}")
-    if not m.beta >= 0 or m.kl_warmup_steps < 0:
-        raise UserError(f"model.beta and model.kl_warmup_steps must be non-negative, got {m.beta}, {m.kl_warmup_steps}")
     if not 0 <= m.adam_beta_1 < 1:
         raise UserError(f"model.adam_beta_1 must be in [0, 1), got {m.adam_beta_1}")
 
@@ -443,12 +446,6 @@ def _check_sequence_vae(m: SequenceVAEConfig) -> None:
         raise UserError(f"model.units must be at least 1, got {m.units}")
     if not 0 <= m.word_dropout < 1:
         raise UserError(f"model.word_dropout must be in [0, 1), got {m.word_dropout}")
-    if not m.beta >= 0:
-        raise UserError(f"model.beta must be non-negative, got {m.beta}")
-    if m.kl_warmup_steps < 0:
-        raise UserError(f"model.kl_warmup_steps must be non-negative, got {m.kl_warmup_steps}")
-    if not m.gaussian_std > 0:
-        raise UserError(f"model.gaussian_std must be positive, got {m.gaussian_std}")
 
 
 def check_sequence_source(config: Config) -> None:
