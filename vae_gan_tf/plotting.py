@@ -62,6 +62,11 @@ def save_scatter(points, path, means=None, title=None) -> None:
         ax.set_ylim(-span, span)
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=8)
+    write_figure(fig, ax, path, title)
+
+
+def write_figure(fig, ax, path, title=None) -> None:
+    """Title ``ax`` (small), lay out and write ``fig`` to ``path`` at 100 dpi, creating its folder."""
     if title:
         ax.set_title(title, fontsize=9)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -92,12 +97,7 @@ def save_sequences(sequences, path, lengths=None, references=None, title=None) -
             ax.plot(t, offset + references[i, :lengths[i]], color="0.6", linestyle="--", linewidth=0.8)
         ax.plot(t, offset + sequences[i, :lengths[i]], color="tab:blue", linewidth=0.9)
     ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=9)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    write_figure(fig, ax, path, title)
 
 
 def save_reconstructions(originals, reconstructions, path, pixel_range=(0.0, 1.0)) -> None:
