@@ -7,12 +7,12 @@ import keras
 import tensorflow as tf
 
 from vae_gan_tf import losses
-from vae_gan_tf.models.base import GenerativeModel, scale_for_replicas
+from vae_gan_tf.models.base import SingleObjectiveModel
 from vae_gan_tf.nets import make_decoder, make_encoder
 
 
 @keras.saving.register_keras_serializable(package="vae_gan_tf")
-class Autoencoder(GenerativeModel):
+class Autoencoder(SingleObjectiveModel):
     """Encoder x -> code, decoder code -> x̂; the loss is a reconstruction term only.
 
     ``likelihood``: ``squared_error`` (doc 002's objective; the decoder output is x̂ itself) or
@@ -36,11 +36,7 @@ class Autoencoder(GenerativeModel):
         self.likelihood = likelihood
         self.attention_resolution = attention_resolution
         self.encoder, self.decoder = self.make_networks()
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
+        self.make_trackers()
 
     def get_config(self):
         return {**super().get_config(), "image_shape": self.image_shape, "architecture": self.architecture,
@@ -81,23 +77,3 @@ class Autoencoder(GenerativeModel):
     def compute_terms(self, x, training):
         """The batch-mean loss terms, keyed by metric name; ``loss`` is what is minimised."""
         return {"loss": tf.reduce_mean(self.reconstruction_loss(x, self(x, training=training)))}
-
-    def batch_inputs(self, data):
-        """The arguments of ``compute_terms`` in a batch: (x,), or (x, labels) for a conditional model."""
-        return (data[0],) if isinstance(data, (tuple, list)) else (data,)
-
-    def train_step(self, data):
-        with tf.GradientTape() as tape:
-            terms = self.compute_terms(*self.batch_inputs(data), training=True)
-            scaled = self.optimizer.scale_loss(scale_for_replicas(terms["loss"]))  # loss scaling: float16
-        gradients = tape.gradient(scaled, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
-        return self._update_trackers(terms)
-
-    def test_step(self, data):
-        return self._update_trackers(self.compute_terms(*self.batch_inputs(data), training=False))
-
-    def _update_trackers(self, terms):
-        for name, value in terms.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}

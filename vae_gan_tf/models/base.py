@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import keras
 import tensorflow as tf
+
+from vae_gan_tf import losses
 # The exact test Keras's reduce_per_replica uses to pick its multi-worker branch (private: Keras is pinned).
 from keras.src.backend.tensorflow.trainer import _collective_all_reduce_multi_worker
 
@@ -115,3 +117,43 @@ class GenerativeModel(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
+
+
+class SingleObjectiveModel(GenerativeModel):
+    """A model trained by one optimizer on one loss: ``compute_terms(*batch_inputs(data), training)``
+    returns the batch-mean terms keyed by ``metric_names``, and its ``loss`` is minimised. The autoencoder
+    family and the sequence VAE share this ``train_step``; subclasses create ``self.trackers`` with
+    :meth:`make_trackers`."""
+
+    metric_names = ("loss",)
+
+    def make_trackers(self):
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def batch_inputs(self, data):
+        """The arguments of ``compute_terms`` in a batch: (x,) by default."""
+        return (data[0],) if isinstance(data, (tuple, list)) else (data,)
+
+    def sample_posterior(self, mean, log_var):
+        """z = μ + σ·ε with ε from the model's seeded noise (reparameterization, Kingma & Welling 2014)."""
+        return losses.reparameterize(mean, log_var, self.standard_normal(tf.shape(mean), mean.dtype))
+
+    def train_step(self, data):
+        with tf.GradientTape() as tape:
+            terms = self.compute_terms(*self.batch_inputs(data), training=True)
+            scaled = self.optimizer.scale_loss(scale_for_replicas(terms["loss"]))  # loss scaling: float16
+        gradients = tape.gradient(scaled, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        return self._update_trackers(terms)
+
+    def test_step(self, data):
+        return self._update_trackers(self.compute_terms(*self.batch_inputs(data), training=False))
+
+    def _update_trackers(self, terms):
+        for name, value in terms.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}

@@ -14,20 +14,13 @@ import keras
 import tensorflow as tf
 
 from vae_gan_tf import losses
-from vae_gan_tf.models.base import GenerativeModel, scale_for_replicas
+from vae_gan_tf.models.base import SingleObjectiveModel
 
 RNN_LAYERS = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}
 
 
-def unpack(data):
-    """(x, mask) from a batch: ``(x, mask)`` from a sequence source, else ``x`` alone (every step real)."""
-    if isinstance(data, (tuple, list)):
-        return data[0], data[1] if len(data) > 1 else None
-    return data, None
-
-
 @keras.saving.register_keras_serializable(package="vae_gan_tf")
-class SequenceVAE(GenerativeModel):
+class SequenceVAE(SingleObjectiveModel):
     """GRU or LSTM encoder -> (μ, log σ²); z -> the decoder's initial state (Bowman et al. 2016, §3).
 
     The decoder's input at step t is x_{t−1} (zeros at t = 0), and with ``z_every_step`` also z. Training
@@ -67,11 +60,7 @@ class SequenceVAE(GenerativeModel):
         self.initial_state_dense.build((None, self.latent_dim))
         self.decoder_rnn.build((None, None, decoder_inputs))
         self.output_dense.build((None, self.units))
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
-
-    @property
-    def metrics(self):
-        return list(self.trackers.values())
+        self.make_trackers()
 
     def get_config(self):
         return {**super().get_config(), "image_shape": self.image_shape, "cell": self.cell,
@@ -142,9 +131,6 @@ class SequenceVAE(GenerativeModel):
         z = self.sample_posterior(mean, log_var) if training else mean
         return self.teacher_forced_logits(self.to_steps(x), z, training=training)
 
-    def sample_posterior(self, mean, log_var):
-        return losses.reparameterize(mean, log_var, self.standard_normal(tf.shape(mean), mean.dtype))
-
     def reconstruction_loss(self, steps, logits, mask=None):
         """−Σ_t m_t log p(x_t|x_<t, z) per sequence, shape (batch,): padded steps add nothing."""
         if self.likelihood == "gaussian":
@@ -167,20 +153,8 @@ class SequenceVAE(GenerativeModel):
         return {"loss": losses.negative_elbo(reconstruction, kl, weight), "reconstruction": reconstruction,
                 "kl": kl}
 
-    def train_step(self, data):
-        x, mask = unpack(data)
-        with tf.GradientTape() as tape:
-            terms = self.compute_terms(x, mask, training=True)
-            scaled = self.optimizer.scale_loss(scale_for_replicas(terms["loss"]))
-        gradients = tape.gradient(scaled, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
-        return self._update_trackers(terms)
-
-    def test_step(self, data):
-        x, mask = unpack(data)
-        return self._update_trackers(self.compute_terms(x, mask, training=False))
-
-    def _update_trackers(self, terms):
-        for name, value in terms.items():
-            self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+    def batch_inputs(self, data):
+        """(x, mask) from a sequence source's batch, else (x, None): every step is real."""
+        if isinstance(data, (tuple, list)):
+            return data[0], data[1] if len(data) > 1 else None
+        return data, None

@@ -47,9 +47,6 @@ class VAE(Autoencoder):
         """Images from latent codes z (drawn from the prior by the caller): the mean of p(x|z)."""
         return self.decode(z)
 
-    def sample_posterior(self, mean, log_var):
-        return losses.reparameterize(mean, log_var, self.standard_normal(tf.shape(mean), mean.dtype))
-
     def reconstruction_loss(self, x, decoder_output):
         if self.likelihood == "gaussian":
             return losses.gaussian_negative_log_likelihood(x, decoder_output, self.gaussian_std)
