@@ -13,13 +13,20 @@ import keras
 from keras import layers, ops
 
 
-@keras.saving.register_keras_serializable(package="vae_gan_tf")
-class LabelPlanes(layers.Layer):
-    """(images (B, H, W, C), labels (B,)) -> (B, H, W, C + K): the one-hot label as K constant planes."""
+class ClassLayer(layers.Layer):
+    """A layer configured by the number of classes K (labels are 0 .. K − 1)."""
 
     def __init__(self, num_classes: int, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = int(num_classes)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+@keras.saving.register_keras_serializable(package="vae_gan_tf")
+class LabelPlanes(ClassLayer):
+    """(images (B, H, W, C), labels (B,)) -> (B, H, W, C + K): the one-hot label as K constant planes."""
 
     def call(self, inputs):
         images, labels = inputs
@@ -28,32 +35,18 @@ class LabelPlanes(layers.Layer):
                                   (*ops.shape(images)[:-1], self.num_classes))
         return ops.concatenate([images, planes], axis=-1)
 
-    def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes}
-
 
 @keras.saving.register_keras_serializable(package="vae_gan_tf")
-class OneHot(layers.Layer):
+class OneHot(ClassLayer):
     """labels (B,) -> (B, K) one-hot, in the layer's compute dtype."""
-
-    def __init__(self, num_classes: int, **kwargs):
-        super().__init__(**kwargs)
-        self.num_classes = int(num_classes)
 
     def call(self, labels):
         return ops.one_hot(ops.cast(labels, "int32"), self.num_classes, dtype=self.compute_dtype)
 
-    def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes}
-
 
 @keras.saving.register_keras_serializable(package="vae_gan_tf")
-class Projection(layers.Layer):
+class Projection(ClassLayer):
     """(φ (B, F), labels (B,)) -> ⟨V_y, φ⟩ of shape (B, 1), with V a learned (K, F) class embedding."""
-
-    def __init__(self, num_classes: int, **kwargs):
-        super().__init__(**kwargs)
-        self.num_classes = int(num_classes)
 
     def build(self, input_shape):
         features = int(input_shape[0][-1])
@@ -67,9 +60,6 @@ class Projection(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], 1)
-
-    def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes}
 
 
 def label_input():

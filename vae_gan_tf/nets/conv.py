@@ -45,7 +45,6 @@ def conv_decoder(latent_dim, filters, image_shape, dense_units=0, activation="re
     return keras.Model(z, out, name=name)
 
 
-
 def maybe_attention(h, resolution):
     """``h`` through a SelfAttention2D when its side is ``resolution`` (config key attention_resolution)."""
     if resolution is not None and h.shape[1] == resolution:

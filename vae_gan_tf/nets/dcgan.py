@@ -18,6 +18,7 @@ from keras import layers
 
 from vae_gan_tf.nets.conv import maybe_attention
 
+
 def batch_norm() -> layers.BatchNormalization:
     """BatchNorm over the global batch (module docstring)."""
     return layers.BatchNormalization(synchronized=True)
