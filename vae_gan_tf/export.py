@@ -25,7 +25,6 @@ from vae_gan_tf.models.vae import VAE
 from vae_gan_tf.models.vaegan import VAEGAN
 
 
-
 def encoder_decoder_endpoints(model: Autoencoder) -> dict:
     """encode, decode, reconstruct (and for a VAE: sample, generate). Each: (function, input specs)."""
     if isinstance(model, SequenceVAE):
