@@ -1,6 +1,9 @@
 """Train each family for a few steps on 1 device and on 2 logical CPUs (MirroredStrategy) with the same
 global batch and seeds; print one JSON line per family with the relative weight difference and the
-final metrics of both. Run in its own process: the logical devices must be set before TF starts.
+final metrics of both, validation included. Run in its own process: the logical devices must be set
+before TF starts. The two-replica run executes 3 steps per ``tf.function`` call (``steps_per_execution``,
+the library's own loop under Mirrored, ``GenerativeModel._mirrored_multi_step``); its 5 validation
+batches end in a partial execution.
 
 The optimizers are plain SGD: the update is then proportional to the gradient, so a loss scaled wrongly for
 the replica count shows up as a factor in the weights. Adam normalises the gradient's scale away (it would
@@ -47,22 +50,26 @@ FAMILIES = {
 LEARNING_RATE = 0.01
 
 
-def train(family, strategy):
-    config = load_config(None, ["data.source=digits", "train.batch_size=32", "train.steps_per_epoch=5",
+def train(family, strategy, steps_per_execution):
+    config = load_config(None, ["data.source=digits", "train.batch_size=32", "train.steps_per_epoch=6",
                                 *FAMILIES[family]])
     keras.utils.set_random_seed(0)
     data = make_datasets(config, strategy.num_replicas_in_sync)
     with strategy.scope():
         model = build_model(config, data.image_shape)
         if family == "vaegan":
-            model.compile(*[keras.optimizers.SGD(LEARNING_RATE) for _ in range(3)], jit_compile=False)
+            model.compile(*[keras.optimizers.SGD(LEARNING_RATE) for _ in range(3)], jit_compile=False,
+                          steps_per_execution=steps_per_execution)
         elif family in ("vae", "cvae", "sequence_vae"):
-            model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE), jit_compile=False)
+            model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE), jit_compile=False,
+                          steps_per_execution=steps_per_execution)
         else:
             model.compile(d_optimizer=keras.optimizers.SGD(LEARNING_RATE),
-                          g_optimizer=keras.optimizers.SGD(LEARNING_RATE), jit_compile=False)
+                          g_optimizer=keras.optimizers.SGD(LEARNING_RATE), jit_compile=False,
+                          steps_per_execution=steps_per_execution)
     start = flat_weights(model)
-    history = model.fit(data.train, epochs=2, steps_per_epoch=data.steps_per_epoch, verbose=0, shuffle=False)
+    history = model.fit(data.train, epochs=2, steps_per_epoch=data.steps_per_epoch, validation_data=data.validation,
+                        verbose=0, shuffle=False)
     weights = flat_weights(model)
     change = float(np.linalg.norm(weights - start) / np.linalg.norm(start))
     return weights, change, {k: v[-1] for k, v in history.history.items()}
@@ -74,8 +81,8 @@ def flat_weights(model):
 
 mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 for family in sys.argv[1:] or FAMILIES:
-    one, change, one_logs = train(family, tf.distribute.get_strategy())
-    two, _, two_logs = train(family, mirrored)
+    one, change, one_logs = train(family, tf.distribute.get_strategy(), 1)
+    two, _, two_logs = train(family, mirrored, 3)
     print(json.dumps({"family": family, "replicas": mirrored.num_replicas_in_sync, "weight_change": change,
                       "weight_rel_diff": float(np.linalg.norm(one - two) / np.linalg.norm(one)),
                       "one_device": one_logs, "two_replicas": two_logs}), flush=True)

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from vae_gan_tf import losses
 # The exact test Keras's reduce_per_replica uses to pick its multi-worker branch (private: Keras is pinned).
-from keras.src.backend.tensorflow.trainer import _collective_all_reduce_multi_worker
+from keras.src.backend.tensorflow.trainer import _collective_all_reduce_multi_worker, reduce_per_replica
 
 
 def scale_for_replicas(loss: tf.Tensor) -> tf.Tensor:
@@ -100,7 +100,8 @@ class GenerativeModel(keras.Model):
             super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def _make_function(self, step_function):
-        """Under multi-worker, give Keras each logged value with shape [1].
+        """Under multi-worker, give Keras each logged value with shape [1]; under Mirrored strategies with
+        ``steps_per_execution > 1``, run the steps with :meth:`_mirrored_multi_step`.
 
         Keras reduces a step's logs across workers with ``strategy.reduce("MEAN", value, axis=0)``,
         which fails on the scalars every ``train_step``/``test_step`` returns (#20585). Reduced along
@@ -108,15 +109,67 @@ class GenerativeModel(keras.Model):
         strategy logs. Other strategies take the unchanged path.
         """
         if _collective_all_reduce_multi_worker(self.distribute_strategy):
-            step = step_function
-
-            def step_function(data):
-                return {name: tf.reshape(value, [1]) for name, value in step(data).items()}
-
+            step_function = _shape_logs_per_worker(step_function)
+        mirrored = isinstance(self.distribute_strategy, (tf.distribute.MirroredStrategy,
+                                                         tf.distribute.MultiWorkerMirroredStrategy))
+        if mirrored and self.steps_per_execution > 1 and not self.run_eagerly:
+            return self._mirrored_multi_step(step_function)
         return super()._make_function(step_function)
+
+    def _mirrored_multi_step(self, step_function):
+        """``steps_per_execution`` steps in one ``tf.function`` under a Mirrored strategy.
+
+        Keras 3.15's loop (``Trainer._make_function``: ``tf.cond`` over optional iterator values inside a
+        ``tf.while_loop``) fails under MirroredStrategy with more than one device, for any model: "You
+        must feed a value for placeholder tensor ... while/cond/Placeholder" (reproduced with a
+        one-Dense ``Sequential``; checked on Keras 3.15.1 / TF 2.21; tests/test_distribute.py is the
+        guard): the step's all-reduce runs inside a ``tf.cond`` inside the loop. Here the test "is there a
+        batch" is the loop's condition and the step is the loop's body, so no collective sits in a
+        ``tf.cond``; like Keras's, the loop stops early at the end of a finite dataset. The logs are the
+        trackers' results after the last step, which is what each step returns
+        (:meth:`tracker_results`), reduced across replicas as Keras reduces a step's logs.
+        """
+        strategy = self.distribute_strategy
+        one_step = tf.function(lambda data: strategy.run(step_function, args=(data,)),
+                               jit_compile=self.jit_compile, reduce_retracing=True)
+        logs = self.tracker_results
+        if _collective_all_reduce_multi_worker(strategy):
+            logs = _shape_logs_per_worker(logs)
+
+        @tf.function(reduce_retracing=True)
+        def run_steps(iterator):
+            steps = tf.constant(0)
+            optional = iterator.get_next_as_optional()
+            while tf.logical_and(steps < self.steps_per_execution, optional.has_value()):
+                one_step(optional.get_value())
+                steps += 1
+                optional = tf.cond(steps < self.steps_per_execution, iterator.get_next_as_optional,
+                                   lambda: optional)  # no batch is taken that this execution won't train on
+            return steps, reduce_per_replica(strategy.run(logs), strategy, reduction="auto")
+
+        def function(iterator):
+            steps, values = run_steps(iterator)
+            if steps == 0:
+                raise StopIteration
+            return values
+
+        return function
+
+    def tracker_results(self) -> dict:
+        """The logs of every ``train_step``/``test_step`` of the library: each tracker's running mean."""
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
+
+
+def _shape_logs_per_worker(function):
+    """``function`` with each logged value reshaped to [1] (multi-worker logs, see ``_make_function``)."""
+
+    def shaped(*args):
+        return {name: tf.reshape(value, [1]) for name, value in function(*args).items()}
+
+    return shaped
 
 
 class SingleObjectiveModel(GenerativeModel):
@@ -156,4 +209,4 @@ class SingleObjectiveModel(GenerativeModel):
     def _update_trackers(self, terms):
         for name, value in terms.items():
             self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.tracker_results()

@@ -222,4 +222,4 @@ class GAN(GenerativeModel):
         terms.update(g_terms)
         for name, tracker in self.trackers.items():
             tracker.update_state(terms[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return self.tracker_results()
