@@ -1,6 +1,7 @@
 """Fault tolerance (issue 7, part 5): a run stopped mid-epoch by SIGTERM, resumed, killed mid-epoch by
 SIGKILL, and resumed again ends with the weights and optimizer state of an uninterrupted run; two runs in
-deterministic mode give identical weights. Every run is a CLI subprocess (deterministic mode needs a fresh
+deterministic mode give identical weights. The VAE runs on the default strategy, the GAN (two optimizers)
+under MirroredStrategy on 2 logical CPUs with 2 steps per execution. Every run is a CLI subprocess (deterministic mode needs a fresh
 process: it fixes the inter-op thread count)."""
 
 from __future__ import annotations
@@ -27,9 +28,14 @@ FAMILIES = {
     "vae": TINY_OVERRIDES,
     "gan": ["data.source=digits", "data.scale=symmetric", "model.name=gan", "model.generator_units=[32]",
             "model.discriminator_units=[32]", "model.latent_dim=4", "model.d_steps=2", "model.ema_decay=0.9",
-            "train.batch_size=32", "train.sample_count=16"],
+            "train.batch_size=32", "train.sample_count=16",
+            "train.strategy=mirrored", "train.logical_cpus=2", "train.steps_per_execution=2"],
 }
 OPTIMIZERS = {"vae": {"optimizer"}, "gan": {"d_optimizer", "g_optimizer"}}  # groups of the backup file
+# The GAN runs under MirroredStrategy on 2 logical CPUs. Its weights resume bit-identically, but a metric's
+# running total is held per replica and a restored total is split over the replicas otherwise than training
+# split it, so the logged means may differ in the last float32 digit (measured: 9e-8 relative).
+HISTORY_REL = {"vae": 0.0, "gan": 1e-6}
 TIMEOUT = 180  # seconds for any one run or wait
 
 
@@ -101,8 +107,9 @@ def model_weights(run_dir: Path) -> list[np.ndarray]:
     return keras.models.load_model(run_dir / "model.keras").get_weights()
 
 
-def assert_same_training(reference: Path, other: Path, optimizers: set[str]) -> float:
-    """The two runs' final backups and model.keras weights are equal; returns the largest difference."""
+def assert_same_training(reference: Path, other: Path, optimizers: set[str], history_rel: float = 0.0) -> float:
+    """The two runs' final backups and model.keras weights are equal, and their histories agree within
+    ``history_rel``; returns the largest difference of the backups."""
     a, b = backup_arrays(reference), backup_arrays(other)
     assert a.keys() == b.keys()
     assert {name.split("/")[0] for name in a if "optimizer" in name} == optimizers
@@ -111,7 +118,11 @@ def assert_same_training(reference: Path, other: Path, optimizers: set[str]) -> 
     assert not different, f"{len(different)} variables differ (largest by {largest:g}), e.g. {different[:3]}"
     for x, y in zip(model_weights(reference), model_weights(other)):
         assert np.array_equal(x, y)
-    assert (reference / "history.csv").read_text() == (other / "history.csv").read_text()
+    if history_rel == 0.0:
+        assert (reference / "history.csv").read_text() == (other / "history.csv").read_text()
+    else:
+        expected, got = (np.loadtxt(run / "history.csv", delimiter=",", skiprows=1) for run in (reference, other))
+        np.testing.assert_allclose(got, expected, rtol=history_rel)
     return largest
 
 
@@ -161,7 +172,7 @@ def test_sigterm_then_sigkill_mid_epoch_resume_to_the_uninterrupted_weights(fami
     code, err = finish(process)
     assert code == 0, err[-3000:]
     assert resumed_at(run) == [term_step, at_kill["global_step"]]  # 0 steps lost beyond each backup
-    largest = assert_same_training(references[family], run, OPTIMIZERS[family])
+    largest = assert_same_training(references[family], run, OPTIMIZERS[family], HISTORY_REL[family])
     print(f"\n{family}: SIGTERM stopped at global step {term_step} (epoch {at_term['epoch'] + 1}, step "
           f"{at_term['batch']}), resumed at {resumed_at(run)[0]}; SIGKILL after the backup at global step "
           f"{at_kill['global_step']} (epoch {at_kill['epoch'] + 1}, step {at_kill['batch']}), resumed at "
