@@ -1,8 +1,8 @@
 """Fault tolerance (issue 7, part 5): a run stopped mid-epoch by SIGTERM, resumed, killed mid-epoch by
 SIGKILL, and resumed again ends with the weights and optimizer state of an uninterrupted run; two runs in
 deterministic mode give identical weights. The VAE runs on the default strategy, the GAN (two optimizers)
-under MirroredStrategy on 2 logical CPUs with 2 steps per execution. Every run is a CLI subprocess (deterministic mode needs a fresh
-process: it fixes the inter-op thread count)."""
+under MirroredStrategy on 2 logical CPUs with 2 steps per execution. Every run is a CLI subprocess
+(deterministic mode needs a fresh process: it fixes the inter-op thread count)."""
 
 from __future__ import annotations
 
