@@ -1,5 +1,6 @@
 """What every model of the library shares: replica-aware loss scaling, seeded per-replica noise, and the
-workaround that lets Keras 3.15's ``fit`` run under MultiWorkerMirroredStrategy."""
+workarounds that let Keras 3.15's ``fit`` run under MultiWorkerMirroredStrategy, and under the Mirrored
+strategies with ``steps_per_execution > 1``."""
 
 from __future__ import annotations
 
