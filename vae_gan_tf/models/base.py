@@ -1,6 +1,6 @@
 """What every model of the library shares: replica-aware loss scaling, seeded per-replica noise, and the
-workarounds that let Keras 3.15's ``fit`` run under MultiWorkerMirroredStrategy, and under the Mirrored
-strategies with ``steps_per_execution > 1``."""
+workarounds that let Keras 3.15's ``fit`` run under MultiWorkerMirroredStrategy, and under
+MirroredStrategy with ``steps_per_execution > 1``."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ class GenerativeModel(keras.Model):
             super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def _make_function(self, step_function):
-        """Under multi-worker, give Keras each logged value with shape [1]; under Mirrored strategies with
+        """Under multi-worker, give Keras each logged value with shape [1]; under MirroredStrategy with
         ``steps_per_execution > 1``, run the steps with :meth:`_mirrored_multi_step`.
 
         Keras reduces a step's logs across workers with ``strategy.reduce("MEAN", value, axis=0)``,
@@ -109,16 +109,20 @@ class GenerativeModel(keras.Model):
         axis 0, shape-[1] values give the mean over all replicas as a scalar: what a single-worker
         strategy logs. Other strategies take the unchanged path.
         """
-        if _collective_all_reduce_multi_worker(self.distribute_strategy):
-            step_function = _shape_logs_per_worker(step_function)
-        mirrored = isinstance(self.distribute_strategy, (tf.distribute.MirroredStrategy,
-                                                         tf.distribute.MultiWorkerMirroredStrategy))
+        mirrored = isinstance(self.distribute_strategy, tf.distribute.MirroredStrategy)
         if mirrored and self.steps_per_execution > 1 and not self.run_eagerly:
             return self._mirrored_multi_step(step_function)
+        if _collective_all_reduce_multi_worker(self.distribute_strategy):
+            step = step_function
+
+            def step_function(data):
+                return {name: tf.reshape(value, [1]) for name, value in step(data).items()}
+
         return super()._make_function(step_function)
 
     def _mirrored_multi_step(self, step_function):
-        """``steps_per_execution`` steps in one ``tf.function`` under a Mirrored strategy.
+        """``steps_per_execution`` steps in one ``tf.function`` under MirroredStrategy (the one strategy
+        it was tested under; MultiWorkerMirroredStrategy keeps Keras's loop).
 
         Keras 3.15's loop (``Trainer._make_function``: ``tf.cond`` over optional iterator values inside a
         ``tf.while_loop``) fails under MirroredStrategy with more than one device, for any model: "You
@@ -133,9 +137,6 @@ class GenerativeModel(keras.Model):
         strategy = self.distribute_strategy
         one_step = tf.function(lambda data: strategy.run(step_function, args=(data,)),
                                jit_compile=self.jit_compile, reduce_retracing=True)
-        logs = self.tracker_results
-        if _collective_all_reduce_multi_worker(strategy):
-            logs = _shape_logs_per_worker(logs)
 
         @tf.function(reduce_retracing=True)
         def run_steps(iterator):
@@ -146,7 +147,7 @@ class GenerativeModel(keras.Model):
                 steps += 1
                 optional = tf.cond(steps < self.steps_per_execution, iterator.get_next_as_optional,
                                    lambda: optional)  # no batch is taken that this execution won't train on
-            return steps, reduce_per_replica(strategy.run(logs), strategy, reduction="auto")
+            return steps, reduce_per_replica(strategy.run(self.tracker_results), strategy, reduction="auto")
 
         def function(iterator):
             steps, values = run_steps(iterator)
@@ -162,15 +163,6 @@ class GenerativeModel(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
-
-
-def _shape_logs_per_worker(function):
-    """``function`` with each logged value reshaped to [1] (multi-worker logs, see ``_make_function``)."""
-
-    def shaped(*args):
-        return {name: tf.reshape(value, [1]) for name, value in function(*args).items()}
-
-    return shaped
 
 
 class SingleObjectiveModel(GenerativeModel):
