@@ -32,10 +32,12 @@ FAMILIES = {
             "train.strategy=mirrored", "train.logical_cpus=2", "train.steps_per_execution=2"],
 }
 OPTIMIZERS = {"vae": {"optimizer"}, "gan": {"d_optimizer", "g_optimizer"}}  # groups of the backup file
-# The GAN runs under MirroredStrategy on 2 logical CPUs. Its weights resume bit-identically, but a metric's
-# running total is held per replica and a restored total is split over the replicas otherwise than training
-# split it, so the logged means may differ in the last float32 digit (measured: 9e-8 relative).
-HISTORY_REL = {"vae": 0.0, "gan": 1e-6}
+# Weights and optimizer states must be bit-identical; the logged epoch means are compared within a few float32
+# ulps. Measured: under MirroredStrategy a restored metric total is split over the replicas otherwise than
+# training split it (9e-8 relative for the GAN here); and on the CI machine two deterministic VAE runs logged
+# a `loss` mean 1 ulp apart (41.6510849 vs 41.6510811) with every weight, `kl` and `reconstruction` equal,
+# which this machine never reproduced (6 concurrent runs, identical history.csv). Only a logged value moved.
+HISTORY_REL = 1e-6
 TIMEOUT = 180  # seconds for any one run or wait
 
 
@@ -107,9 +109,9 @@ def model_weights(run_dir: Path) -> list[np.ndarray]:
     return keras.models.load_model(run_dir / "model.keras").get_weights()
 
 
-def assert_same_training(reference: Path, other: Path, optimizers: set[str], history_rel: float = 0.0) -> float:
+def assert_same_training(reference: Path, other: Path, optimizers: set[str]) -> float:
     """The two runs' final backups and model.keras weights are equal, and their histories agree within
-    ``history_rel``; returns the largest difference of the backups."""
+    ``HISTORY_REL``; returns the largest difference of the backups."""
     a, b = backup_arrays(reference), backup_arrays(other)
     assert a.keys() == b.keys()
     assert {name.split("/")[0] for name in a if "optimizer" in name} == optimizers
@@ -118,11 +120,10 @@ def assert_same_training(reference: Path, other: Path, optimizers: set[str], his
     assert not different, f"{len(different)} variables differ (largest by {largest:g}), e.g. {different[:3]}"
     for x, y in zip(model_weights(reference), model_weights(other)):
         assert np.array_equal(x, y)
-    if history_rel == 0.0:
-        assert (reference / "history.csv").read_text() == (other / "history.csv").read_text()
-    else:
-        expected, got = (np.loadtxt(run / "history.csv", delimiter=",", skiprows=1) for run in (reference, other))
-        np.testing.assert_allclose(got, expected, rtol=history_rel)
+    columns = [(run / "history.csv").read_text().splitlines()[0] for run in (reference, other)]
+    assert columns[0] == columns[1]
+    expected, got = (np.loadtxt(run / "history.csv", delimiter=",", skiprows=1) for run in (reference, other))
+    np.testing.assert_allclose(got, expected, rtol=HISTORY_REL)
     return largest
 
 
@@ -172,7 +173,7 @@ def test_sigterm_then_sigkill_mid_epoch_resume_to_the_uninterrupted_weights(fami
     code, err = finish(process)
     assert code == 0, err[-3000:]
     assert resumed_at(run) == [term_step, at_kill["global_step"]]  # 0 steps lost beyond each backup
-    largest = assert_same_training(references[family], run, OPTIMIZERS[family], HISTORY_REL[family])
+    largest = assert_same_training(references[family], run, OPTIMIZERS[family])
     print(f"\n{family}: SIGTERM stopped at global step {term_step} (epoch {at_term['epoch'] + 1}, step "
           f"{at_term['batch']}), resumed at {resumed_at(run)[0]}; SIGKILL after the backup at global step "
           f"{at_kill['global_step']} (epoch {at_kill['epoch'] + 1}, step {at_kill['batch']}), resumed at "
