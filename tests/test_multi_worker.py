@@ -1,5 +1,7 @@
 """train.strategy=multi_worker and tpu: bad input fails with one line before training; two workers on
-loopback train a tiny VAE and a tiny GAN to identical weights, and only the chief writes the run folder."""
+loopback train a tiny VAE and a tiny GAN to identical weights, and only the chief writes the run folder.
+The VAE runs 2 steps per execution (the library's own multi-step loop, models/base.py), the GAN one step
+per execution (Keras's loop with the #20585 log shapes)."""
 
 import json
 import os
@@ -161,20 +163,21 @@ def flat(arrays):
     return np.concatenate([a.ravel().astype(np.float64) for a in arrays if a.dtype.kind == "f"])
 
 
-GAN = [*TINY_GAN_OVERRIDES, "model.d_steps=2"]
 STEPS = ["train.epochs=2", "train.steps_per_epoch=3"]
+VAE = [*TINY_OVERRIDES, *STEPS, "train.steps_per_execution=2"]  # 3 steps per epoch round up to 4
+GAN = [*TINY_GAN_OVERRIDES, *STEPS, "model.d_steps=2"]
 
 
 @pytest.fixture(scope="module")
 def two_vae_workers(tmp_path_factory):
     folder = tmp_path_factory.mktemp("vae")
-    return folder, run_processes(folder, [*TINY_OVERRIDES, *STEPS], workers=2)
+    return folder, run_processes(folder, VAE, workers=2)
 
 
 @pytest.fixture(scope="module")
 def two_gan_workers(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dcgan")
-    return folder, run_processes(folder, [*GAN, *STEPS], workers=2)
+    return folder, run_processes(folder, GAN, workers=2)
 
 
 @pytest.mark.parametrize("family", ["two_vae_workers", "two_gan_workers"])
@@ -204,8 +207,13 @@ def test_two_workers_end_identical_and_only_the_chief_writes(family, request):
 
 def test_two_workers_equal_one_process_with_the_same_global_batch(two_vae_workers, tmp_path):
     """The VAE only: the DCGAN's synchronized BatchNorm sums in another order on 2 workers, and Adam turns
-    that float rounding into a 4e-5 relative difference in 6 steps (measured), like replica_equivalence.py."""
-    two = two_vae_workers[1][0]
-    one = run_processes(tmp_path, [*TINY_OVERRIDES, *STEPS], workers=1)[0]
+    that float rounding into a 4e-5 relative difference in 6 steps (measured), like replica_equivalence.py.
+    The one process runs Keras's own loop, so the logged means also check the multi-step loop's logs."""
+    folder, (two, _) = two_vae_workers
+    one = run_processes(tmp_path, VAE, workers=1)[0]
     a, b = flat(weights(two, "fit")), flat(weights(one, "fit"))
     assert np.linalg.norm(a - b) / np.linalg.norm(b) < 1e-5
+    expected, got = (np.loadtxt(run / "history.csv", delimiter=",", skiprows=1) for run in (tmp_path / "run0",
+                                                                                          folder / "run0"))
+    assert got.shape == expected.shape == (2, 7)  # epochs x (epoch, 3 metrics, 3 validation metrics)
+    np.testing.assert_allclose(got, expected, rtol=1e-5)

@@ -1,6 +1,6 @@
 """What every model of the library shares: replica-aware loss scaling, seeded per-replica noise, and the
-workarounds that let Keras 3.15's ``fit`` run under MultiWorkerMirroredStrategy, and under
-MirroredStrategy with ``steps_per_execution > 1``."""
+workarounds that let Keras 3.15's ``fit`` run under MultiWorkerMirroredStrategy, and under both
+Mirrored strategies with ``steps_per_execution > 1``."""
 
 from __future__ import annotations
 
@@ -101,42 +101,43 @@ class GenerativeModel(keras.Model):
             super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def _make_function(self, step_function):
-        """Under multi-worker, give Keras each logged value with shape [1]; under MirroredStrategy with
-        ``steps_per_execution > 1``, run the steps with :meth:`_mirrored_multi_step`.
+        """Under multi-worker, give Keras each logged value with shape [1]; under the Mirrored strategies
+        with ``steps_per_execution > 1``, run the steps with :meth:`_mirrored_multi_step`.
 
         Keras reduces a step's logs across workers with ``strategy.reduce("MEAN", value, axis=0)``,
         which fails on the scalars every ``train_step``/``test_step`` returns (#20585). Reduced along
         axis 0, shape-[1] values give the mean over all replicas as a scalar: what a single-worker
         strategy logs. Other strategies take the unchanged path.
         """
-        mirrored = isinstance(self.distribute_strategy, tf.distribute.MirroredStrategy)
+        mirrored = isinstance(self.distribute_strategy, (tf.distribute.MirroredStrategy,
+                                                         tf.distribute.MultiWorkerMirroredStrategy))
         if mirrored and self.steps_per_execution > 1 and not self.run_eagerly:
             return self._mirrored_multi_step(step_function)
         if _collective_all_reduce_multi_worker(self.distribute_strategy):
-            step = step_function
-
-            def step_function(data):
-                return {name: tf.reshape(value, [1]) for name, value in step(data).items()}
-
+            step_function = _logs_of_shape_one(step_function)
         return super()._make_function(step_function)
 
     def _mirrored_multi_step(self, step_function):
-        """``steps_per_execution`` steps in one ``tf.function`` under MirroredStrategy (the one strategy
-        it was tested under; MultiWorkerMirroredStrategy keeps Keras's loop).
+        """``steps_per_execution`` steps in one ``tf.function`` under MirroredStrategy or
+        MultiWorkerMirroredStrategy.
 
         Keras 3.15's loop (``Trainer._make_function``: ``tf.cond`` over optional iterator values inside a
-        ``tf.while_loop``) fails under MirroredStrategy with more than one device, for any model: "You
-        must feed a value for placeholder tensor ... while/cond/Placeholder" (reproduced with a
-        one-Dense ``Sequential``; checked on Keras 3.15.1 / TF 2.21; tests/test_distribute.py is the
-        guard): the step's all-reduce runs inside a ``tf.cond`` inside the loop. Here the test "is there a
-        batch" is the loop's condition and the step is the loop's body, so no collective sits in a
-        ``tf.cond``; like Keras's, the loop stops early at the end of a finite dataset. The logs are the
-        trackers' results after the last step, which is what each step returns
+        ``tf.while_loop``) fails under both with more than one replica, for any model: "You must feed a
+        value for placeholder tensor ... while/cond/Placeholder" (reproduced with a one-Dense
+        ``Sequential`` under MirroredStrategy, and with two workers on loopback; checked on Keras 3.15.1 /
+        TF 2.21; tests/test_distribute.py and tests/test_multi_worker.py are the guards): the step's
+        all-reduce runs inside a ``tf.cond`` inside the loop. Here the test "is there a batch" is the loop's
+        condition and the step is the loop's body, so no collective sits in a ``tf.cond``; like Keras's, the
+        loop stops early at the end of a finite dataset (the distributed iterator agrees on the end across
+        workers). The logs are the trackers' results after the last step, which is what each step returns
         (:meth:`tracker_results`), reduced across replicas as Keras reduces a step's logs.
         """
         strategy = self.distribute_strategy
         one_step = tf.function(lambda data: strategy.run(step_function, args=(data,)),
                                jit_compile=self.jit_compile, reduce_retracing=True)
+        logs = self.tracker_results
+        if _collective_all_reduce_multi_worker(strategy):
+            logs = _logs_of_shape_one(logs)
 
         @tf.function(reduce_retracing=True)
         def run_steps(iterator):
@@ -147,7 +148,7 @@ class GenerativeModel(keras.Model):
                 steps += 1
                 optional = tf.cond(steps < self.steps_per_execution, iterator.get_next_as_optional,
                                    lambda: optional)  # no batch is taken that this execution won't train on
-            return steps, reduce_per_replica(strategy.run(self.tracker_results), strategy, reduction="auto")
+            return steps, reduce_per_replica(strategy.run(logs), strategy, reduction="auto")
 
         def function(iterator):
             steps, values = run_steps(iterator)
@@ -163,6 +164,15 @@ class GenerativeModel(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
+
+
+def _logs_of_shape_one(function):
+    """``function`` with each logged value reshaped to [1]: the multi-worker logs of ``_make_function``."""
+
+    def reshaped(*args):
+        return {name: tf.reshape(value, [1]) for name, value in function(*args).items()}
+
+    return reshaped
 
 
 class SingleObjectiveModel(GenerativeModel):
