@@ -213,7 +213,7 @@ def test_two_workers_equal_one_process_with_the_same_global_batch(two_vae_worker
     one = run_processes(tmp_path, VAE, workers=1)[0]
     a, b = flat(weights(two, "fit")), flat(weights(one, "fit"))
     assert np.linalg.norm(a - b) / np.linalg.norm(b) < 1e-5
-    expected, got = (np.loadtxt(run / "history.csv", delimiter=",", skiprows=1) for run in (tmp_path / "run0",
-                                                                                          folder / "run0"))
+    expected, got = (np.loadtxt(run / "run0" / "history.csv", delimiter=",", skiprows=1)
+                     for run in (tmp_path, folder))
     assert got.shape == expected.shape == (2, 7)  # epochs x (epoch, 3 metrics, 3 validation metrics)
     np.testing.assert_allclose(got, expected, rtol=1e-5)

@@ -20,6 +20,7 @@ import tensorflow as tf
 from vae_gan_tf import losses
 from vae_gan_tf.models.base import GenerativeModel, in_cross_replica_context, scale_for_replicas
 from vae_gan_tf.nets import generator_discriminator
+from vae_gan_tf.optimizers import FusedAdam
 
 GAN_LOSSES = {
     # name: (discriminator loss(real, fake, smoothing), generator loss(fake))
@@ -101,8 +102,8 @@ class GAN(GenerativeModel):
     def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
         """Keep both optimizers, built now so that their state is saved and restored (module docstring)."""
         super().compile(optimizer=None, **kwargs)
-        self.d_optimizer = with_loss_scaling(d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5))
-        self.g_optimizer = with_loss_scaling(g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5))
+        self.d_optimizer = with_loss_scaling(d_optimizer or FusedAdam(2e-4, beta_1=0.5))
+        self.g_optimizer = with_loss_scaling(g_optimizer or FusedAdam(2e-4, beta_1=0.5))
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
 

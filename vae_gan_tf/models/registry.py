@@ -15,6 +15,7 @@ from vae_gan_tf.models.sequence_vae import SequenceVAE
 from vae_gan_tf.models.vae import VAE
 from vae_gan_tf.models.vaegan import VAEGAN
 from vae_gan_tf.models.wgan import WGAN
+from vae_gan_tf.optimizers import FusedAdam
 
 MODEL_CLASSES = {
     "vae": VAE,
@@ -41,13 +42,13 @@ def build_model(config: Config, image_shape):
 def make_optimizer(kind: str, learning_rate: float, beta_1: float = 0.9, beta_2: float = 0.999):
     if kind == "rmsprop":
         return keras.optimizers.RMSprop(learning_rate)
-    return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
+    return FusedAdam(learning_rate, beta_1=beta_1, beta_2=beta_2)
 
 
 def compile_model(model, config: Config, jit_compile: bool | None = None):
-    """Compile with the config's optimizers: one Adam, one per player for the GAN family (TTUR), or one
-    per network for VAE/GAN, and
-    the config's ``jit_compile`` (unless overridden) and ``steps_per_execution``."""
+    """Compile with the config's optimizers (Adam is :class:`FusedAdam`): one Adam, one per player for
+    the GAN family (TTUR), or one per network for VAE/GAN; and the config's ``jit_compile`` (unless
+    overridden) and ``steps_per_execution``."""
     m = config.model
     options = {"jit_compile": config.train.jit_compile if jit_compile is None else jit_compile,
                "steps_per_execution": config.train.steps_per_execution}
@@ -60,7 +61,7 @@ def compile_model(model, config: Config, jit_compile: bool | None = None):
                       discriminator_optimizer=make_optimizer("adam", m.discriminator_learning_rate, m.adam_beta_1),
                       **options)
     else:
-        model.compile(optimizer=keras.optimizers.Adam(config.train.learning_rate), **options)
+        model.compile(optimizer=FusedAdam(config.train.learning_rate), **options)
         # Build now: reload and BackupAndRestore keep Adam's state only for a built optimizer.
         model.optimizer.build(model.trainable_variables)
     return model

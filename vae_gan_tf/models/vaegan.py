@@ -24,6 +24,7 @@ from vae_gan_tf.models.base import scale_for_replicas
 from vae_gan_tf.models.gan import with_loss_scaling
 from vae_gan_tf.models.vae import VAE
 from vae_gan_tf.nets import dcgan_discriminator, mlp_discriminator
+from vae_gan_tf.optimizers import FusedAdam
 
 OPTIMIZERS = ("encoder_optimizer", "decoder_optimizer", "discriminator_optimizer")
 
@@ -74,7 +75,7 @@ class VAEGAN(VAE):
         given = (encoder_optimizer, decoder_optimizer, discriminator_optimizer)
         networks = (self.encoder, self.decoder, self.discriminator)
         for name, optimizer, network in zip(OPTIMIZERS, given, networks):
-            optimizer = with_loss_scaling(optimizer or keras.optimizers.Adam(3e-4, beta_1=0.5))
+            optimizer = with_loss_scaling(optimizer or FusedAdam(3e-4, beta_1=0.5))
             optimizer.build(network.trainable_variables)
             setattr(self, name, optimizer)
 
