@@ -4,8 +4,8 @@ Keras 3's ``Adam.update_step`` builds each variable's update from about a dozen 
 updates, the bias correction, the step). Outside XLA every op is a kernel launch of its own. TF's
 ``ResourceApplyAdam`` does a variable's whole update in one multi-threaded kernel, the kernel tf.keras 2's
 Adam used. ``benchmarks/optimizer_update.py`` (the MLP VAE at batch 256, 2 CPU cores) measured the step
-at 12.3 ms with it against 13.3 ms with Keras's Adam, whose gradients alone take 11.2 ms. Under XLA the
-two compile alike (13.1 and 13.3 ms).
+at 12.1 ms with it against 13.0 ms with Keras's Adam, whose gradients alone take 11.2 ms. Under XLA the
+two compile alike (12.7 and 12.8 ms; benchmarks/results/optimizer_update.json).
 
 The algorithm is Keras's: Kingma & Ba 2015, Algorithm 1, in the form of their section 2 that folds
 the bias corrections into the step size, α_t = α·√(1 − β₂ᵗ)/(1 − β₁ᵗ), then
