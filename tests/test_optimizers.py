@@ -97,7 +97,9 @@ def test_fused_adam_under_mirrored_updates_every_copy_as_one_device_would():
                             timeout=120, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-3000:]
     same, largest = result.stdout.split()[-2:]
-    assert same == "True" and float(largest) < 1e-5, result.stdout
+    # measured 1.2e-6 (the halves' gradients are summed in another order); a copy left without its update
+    # would be off by about the learning rate, 1e-2
+    assert same == "True" and float(largest) < 1e-4, result.stdout
 
 
 def test_model_keras_round_trip_keeps_the_fused_optimizer(tmp_path):
