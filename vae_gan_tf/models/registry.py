@@ -61,7 +61,7 @@ def compile_model(model, config: Config, jit_compile: bool | None = None):
                       discriminator_optimizer=make_optimizer("adam", m.discriminator_learning_rate, m.adam_beta_1),
                       **options)
     else:
-        model.compile(optimizer=FusedAdam(config.train.learning_rate), **options)
+        model.compile(optimizer=make_optimizer("adam", config.train.learning_rate), **options)
         # Build now: reload and BackupAndRestore keep Adam's state only for a built optimizer.
         model.optimizer.build(model.trainable_variables)
     return model
