@@ -10,7 +10,8 @@ from conftest import ROOT, TINY_GAN_OVERRIDES, TINY_OVERRIDES, run_module, set_a
 
 
 def test_one_device_and_two_replicas_give_the_same_weights_and_metrics():
-    families = ["vae", "gan", "wgan_gp", "vaegan", "cvae", "cgan", "sequence_vae"]
+    families = ["vae", "gan", "wgan_gp", "gan_stabilized", "wgan_gp_stabilized", "vaegan", "cvae", "cgan",
+                "sequence_vae"]
     result = subprocess.run([sys.executable, "tests/scripts/replica_equivalence.py", *families],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -257,22 +257,51 @@ class DiscriminatorCollapseWarning(keras.callbacks.Callback):
 class ModeCoverage(keras.callbacks.Callback):
     """For 2-D mixtures: after every epoch, scatter samples over the true modes into
     ``samples/epoch_NNN.png`` and add ``modes_captured`` and ``high_quality_fraction`` to the epoch
-    logs (so history.csv has them). Place it before CSVLogger."""
+    logs (so history.csv has them). Place it before CSVLogger.
 
-    def __init__(self, folder: Path, z: np.ndarray, means: np.ndarray, std: float):
+    Collapse is reported in ``train.log`` and ``metrics.json`` (through ``run_log``): once when modes
+    that had all been captured stay lost for ``patience`` epochs in a row, and at the end of training
+    when each of the last ``patience`` epochs (of this process: a resumed run starts counting again)
+    missed a mode.
+    """
+
+    REMEDY = "model.pack=4, model.r1_weight or model.ema_decay help (configs/gan_ring8.yaml)"
+
+    def __init__(self, folder: Path, z: np.ndarray, means: np.ndarray, std: float, run_log: RunLog | None = None,
+                 patience: int = 3):
         super().__init__()
         self.folder = Path(folder)
         self.z, self.means, self.std = z, means, std
+        self.run_log, self.patience = run_log, patience
+        self.captured: list[tuple[int, int]] = []  # (epoch, modes captured)
+        self.drop_reported = False
+
+    def _missed_lately(self) -> bool:
+        recent = self.captured[-self.patience:]
+        return len(recent) == self.patience and all(c < len(self.means) for _, c in recent)
 
     def on_epoch_end(self, epoch, logs=None):
         samples = keras.ops.convert_to_numpy(self.model.generate(self.z))
         captured, high_quality = mode_coverage(samples, self.means, self.std)
+        self.captured.append((epoch + 1, captured))
+        full = [e for e, c in self.captured[:-self.patience] if c == len(self.means)]
+        if self.run_log is not None and full and self._missed_lately() and not self.drop_reported:
+            self.drop_reported = True
+            self.run_log.warn(f"epoch {epoch + 1}: {captured}/{len(self.means)} modes captured, fewer than all "
+                              f"for {self.patience} epochs after all were at epoch {full[-1]}: the generator is "
+                              f"dropping modes; {self.REMEDY}")
         if logs is not None:
             logs["modes_captured"] = float(captured)
             logs["high_quality_fraction"] = high_quality
         save_scatter(samples, self.folder / f"epoch_{epoch + 1:03d}.png", self.means,
                      title=f"epoch {epoch + 1}: {captured}/{len(self.means)} modes, "
                            f"{100 * high_quality:.1f}% high quality")
+
+    def on_train_end(self, logs=None):
+        if self.run_log is not None and self._missed_lately():
+            counts = ", ".join(str(c) for _, c in self.captured[-self.patience:])
+            self.run_log.warn(f"mode collapse: the last {self.patience} epochs captured {counts} of "
+                              f"{len(self.means)} modes; {self.REMEDY}")
 
 
 class SampleGrid(keras.callbacks.Callback):

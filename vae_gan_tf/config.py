@@ -126,6 +126,9 @@ class AdversarialConfig:
     g_beta_2: float = 0.999
     ema_decay: Optional[float] = None  # exponential moving average of G's weights for sampling/export
     attention_resolution: Optional[int] = None  # dcgan: SAGAN self-attention after G's and D's map of this side
+    pack: int = 1  # PacGAN (Lin et al. 2018): D scores packs of this many samples; 1 = no packing
+    spectral_norm: bool = False  # spectral normalization of D's kernels (Miyato et al. 2018)
+    r1_weight: float = 0.0  # γ of the R1 penalty (γ/2)·E‖∇ₓ D(x)‖² on real data (Mescheder et al. 2018)
 
 
 @dataclass
@@ -477,6 +480,14 @@ def _check_adversarial(config: Config) -> None:
             raise UserError(f"model.{key} must be in [0, 1), got {getattr(m, key)}")
     if m.ema_decay is not None and not 0 < m.ema_decay < 1:
         raise UserError(f"model.ema_decay must be in (0, 1) or null, got {m.ema_decay}")
+    if not m.r1_weight >= 0:
+        raise UserError(f"model.r1_weight must be non-negative, got {m.r1_weight}")
+    if m.pack < 1 or config.train.batch_size % m.pack:
+        raise UserError(f"model.pack must be a positive divisor of train.batch_size={config.train.batch_size}, "
+                        f"got {m.pack}")
+    if isinstance(m, CGANConfig) and (m.pack > 1 or m.spectral_norm):
+        raise UserError("model.pack and model.spectral_norm are for model.name gan and wgan; the conditional "
+                        "GAN's projection discriminator supports neither yet")
     if isinstance(m, GANConfig) and not 0 <= m.label_smoothing < 1:
         raise UserError(f"model.label_smoothing must be in [0, 1), got {m.label_smoothing}")
     if isinstance(m, GANConfig) and m.label_smoothing and m.loss not in ("minimax", "nonsaturating"):

@@ -137,8 +137,12 @@ def use_jit(train_config, strategy: tf.distribute.Strategy) -> tuple[bool, list[
 
 
 def check_batch(config, strategy: tf.distribute.Strategy) -> None:
-    """The global batch must split evenly over the replicas."""
+    """The global batch must split evenly over the replicas, and each replica's batch into PacGAN packs."""
     replicas = strategy.num_replicas_in_sync
     if config.train.batch_size % replicas:
         raise UserError(f"train.batch_size={config.train.batch_size} does not split over {replicas} replicas; "
                         f"use a multiple of {replicas}")
+    pack = getattr(config.model, "pack", 1)
+    if (config.train.batch_size // replicas) % pack:
+        raise UserError(f"model.pack={pack} does not divide the per-replica batch of {config.train.batch_size // replicas} "
+                        f"({replicas} replicas); use a train.batch_size that is a multiple of {pack * replicas}")

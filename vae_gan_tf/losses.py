@@ -214,3 +214,19 @@ def gradient_penalty(critic, real: tf.Tensor, fake: tf.Tensor, epsilon: tf.Tenso
     gradients = tape.gradient(scores, interpolates)
     norms = tf.sqrt(_sum_non_batch(tf.square(gradients)) + 1e-12)
     return tf.reduce_mean(tf.square(norms - 1.0))
+
+
+def r1_penalty(discriminator, real: tf.Tensor) -> tf.Tensor:
+    """E_x[‖∇_x l(x)‖₂²] on real data, where l is D's logit (Mescheder et al. 2018, eq. 9: R1).
+
+    The regularizer added to D's loss is (γ/2)·E_x[‖∇_x l(x)‖²]; the caller multiplies by γ/2. It is
+    zero-centred and on real data only, so unlike the WGAN-GP penalty it vanishes at the equilibrium
+    where G matches the data and D is constant; it applies to every GAN loss.
+    ``discriminator`` maps x to logits; the caller fixes its mode (training in D's update, inference in
+    validation, so that a BatchNorm's statistics do not move there).
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        logits = discriminator(real)
+    gradients = tape.gradient(logits, real)
+    return tf.reduce_mean(_sum_non_batch(tf.square(gradients)))

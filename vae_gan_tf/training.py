@@ -83,7 +83,7 @@ def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: Ep
         if config.data.source in TOY_SOURCES:  # before CSVLogger: it adds mode metrics to the logs
             means, std = mixture(config.data.source)
             z = rng.standard_normal((MODE_SAMPLES, model.latent_dim)).astype(np.float32)
-            callbacks.append(ModeCoverage(run_dir / "samples", z, means, std))
+            callbacks.append(ModeCoverage(run_dir / "samples", z, means, std, run_log))
         elif config.data.source in SEQUENCE_SOURCES:  # curves, not images
             z = rng.standard_normal((config.train.sample_count, model.latent_dim)).astype(np.float32)
             callbacks.append(SampleCurves(run_dir / "samples", z))

@@ -40,6 +40,10 @@ FAMILIES = {
     "vae": ["model.conv_filters=[8]", "model.latent_dim=4"],
     "gan": ["model.name=gan", *MLP_GAN, "model.d_steps=2", "model.ema_decay=0.9"],
     "wgan_gp": ["model.name=wgan", *MLP_GAN, "model.d_steps=2"],
+    # The stabilizers: PacGAN packs within each replica's batch, spectral norm's u moves in cross-replica
+    # context, R1 is part of D's per-replica mean loss.
+    "gan_stabilized": ["model.name=gan", *MLP_GAN, "model.pack=2", "model.spectral_norm=true", "model.r1_weight=1.0"],
+    "wgan_gp_stabilized": ["model.name=wgan", *MLP_GAN, "model.d_steps=2", "model.pack=2", "model.spectral_norm=true"],
     "vaegan": ["model.name=vaegan", "model.conv_filters=[8]", "model.discriminator_filters=[8]", "model.latent_dim=4"],
     "cvae": ["model.name=cvae", "model.conv_filters=[8]", "model.latent_dim=4"],
     "cgan": ["model.name=cgan", *MLP_GAN, "model.d_steps=2", "model.num_classes=10"],

@@ -20,6 +20,8 @@ import tensorflow as tf
 from vae_gan_tf import losses
 from vae_gan_tf.models.base import GenerativeModel, in_cross_replica_context, scale_for_replicas
 from vae_gan_tf.nets import generator_discriminator
+from vae_gan_tf.nets.packing import pack_samples
+from vae_gan_tf.nets.spectral_norm import spectral_layers
 from vae_gan_tf.optimizers import FusedAdam
 
 GAN_LOSSES = {
@@ -46,15 +48,20 @@ class GAN(GenerativeModel):
     """Generator G(z), discriminator logit l(x) with D(x) = σ(l(x)); ``d_steps`` D updates per G update.
 
     Metrics: ``d_loss``, ``g_loss``, ``d_real`` and ``d_fake`` (mean D on real and on generated data),
-    ``d_accuracy`` (share of real with l > 0 and fake with l < 0).
+    ``d_accuracy`` (share of real with l > 0 and fake with l < 0), and ``r1_penalty`` when it is on.
+
+    Stabilizers (each off by default): ``pack`` = m, PacGAN's packing (D scores m samples at once,
+    ``nets/packing.py``); ``spectral_norm``, D's kernels divided by their largest singular value
+    (``nets/spectral_norm.py``); ``r1_weight`` = γ, (γ/2)·E‖∇ₓ l(x)‖² on real data added to D's loss
+    (``losses.r1_penalty``).
     """
 
-    metric_names = ("d_loss", "g_loss", "d_real", "d_fake", "d_accuracy")
+    loss_metric_names = ("d_loss", "g_loss", "d_real", "d_fake", "d_accuracy")
 
     def __init__(self, image_shape, architecture="mlp", latent_dim=64, generator_units=(256, 256),
                  discriminator_units=(256, 256), generator_filters=(128, 64), discriminator_filters=(64, 128),
                  output_activation="tanh", d_steps=1, ema_decay=None, loss="nonsaturating", label_smoothing=0.0,
-                 critic=False, attention_resolution=None, **kwargs):
+                 critic=False, attention_resolution=None, pack=1, spectral_norm=False, r1_weight=0.0, **kwargs):
         super().__init__(**kwargs)
         self.image_shape = tuple(int(s) for s in image_shape)
         self.architecture = architecture
@@ -70,7 +77,11 @@ class GAN(GenerativeModel):
         self.label_smoothing = float(label_smoothing)
         self.attention_resolution = attention_resolution
         self.critic = critic
+        self.pack = int(pack)
+        self.spectral_norm = bool(spectral_norm)
+        self.r1_weight = float(r1_weight)
         self.generator, self.discriminator = self.make_networks()
+        self.spectral_layers = spectral_layers(self.discriminator)
         self.ema_generator = None
         if self.ema_decay is not None:
             self.ema_generator = keras.models.clone_model(self.generator)
@@ -86,7 +97,12 @@ class GAN(GenerativeModel):
                 "discriminator_units": self.discriminator_units, "generator_filters": self.generator_filters,
                 "discriminator_filters": self.discriminator_filters, "output_activation": self.output_activation,
                 "d_steps": self.d_steps, "ema_decay": self.ema_decay, "loss": self.loss,
-                "label_smoothing": self.label_smoothing, "attention_resolution": self.attention_resolution}
+                "label_smoothing": self.label_smoothing, "attention_resolution": self.attention_resolution,
+                "pack": self.pack, "spectral_norm": self.spectral_norm, "r1_weight": self.r1_weight}
+
+    @property
+    def metric_names(self):
+        return self.loss_metric_names + (("r1_penalty",) if self.r1_weight else ())
 
     def make_networks(self, generator_input_dim=None):
         """(generator, discriminator) for this model's config (the conditional GAN wraps them, with a
@@ -95,7 +111,7 @@ class GAN(GenerativeModel):
             self.image_shape, self.architecture, generator_input_dim or self.latent_dim, self.generator_units,
             self.discriminator_units,
             self.generator_filters, self.discriminator_filters, self.output_activation, self.critic,
-            self.attention_resolution)
+            self.attention_resolution, self.pack, self.spectral_norm)
 
     # ---- two optimizers
 
@@ -129,8 +145,8 @@ class GAN(GenerativeModel):
         return generator(z, training=False)
 
     def call(self, x, training=False):
-        """The discriminator's logits for ``x``."""
-        return self.discriminator(x, training=training)
+        """The discriminator's logits for ``x``: one per sample, or one per pack of ``pack`` consecutive samples."""
+        return self.score(x, None, training)
 
     # ---- objectives (overridden by WGAN)
 
@@ -164,16 +180,32 @@ class GAN(GenerativeModel):
         return self.generator(z, training=training)
 
     def score(self, x, labels, training):
-        """D's logits (raw scores for a critic) for ``x`` (``labels``: as in :meth:`fake`)."""
-        return self.discriminator(x, training=training)
+        """D's logits (raw scores for a critic) for ``x``, one per pack of ``pack`` samples (``labels``: as in
+        :meth:`fake`)."""
+        return self.discriminator(pack_samples(x, self.pack), training=training)
+
+    def update_spectral_norm(self):
+        """One power-iteration step for every spectrally normalized layer of D, once per D update, in
+        cross-replica context so that every replica holds the same u (``nets/spectral_norm.py``)."""
+        if self.spectral_layers:
+            in_cross_replica_context(self._power_iterations)
+
+    def _power_iterations(self):
+        for layer in self.spectral_layers:
+            layer.power_iteration()
 
     def discriminator_step(self, real, labels=None, training=True):
         z = self.standard_normal(tf.stack([tf.shape(real)[0], self.latent_dim]))
+        if training:
+            self.update_spectral_norm()
         with tf.GradientTape() as tape:
             fake = self.fake(z, labels, training)
             real_out = self.score(real, labels, training)
             fake_out = self.score(fake, labels, training)
             terms = self.discriminator_terms(real, fake, real_out, fake_out)
+            if self.r1_weight:
+                terms["r1_penalty"] = losses.r1_penalty(lambda x: self.score(x, labels, training), real)
+                terms["d_loss"] = terms["d_loss"] + 0.5 * self.r1_weight * terms["r1_penalty"]
             scaled = self.d_optimizer.scale_loss(scale_for_replicas(terms["d_loss"]))  # loss scaling: float16
         if training:
             variables = self.discriminator.trainable_variables

@@ -10,6 +10,7 @@ import tensorflow as tf
 from vae_gan_tf import losses
 from vae_gan_tf.models.base import in_cross_replica_context
 from vae_gan_tf.models.gan import GAN
+from vae_gan_tf.nets.packing import pack_samples
 
 
 @keras.saving.register_keras_serializable(package="vae_gan_tf")
@@ -31,7 +32,7 @@ class WGAN(GAN):
         super().__init__(image_shape, d_steps=d_steps, critic=True, **kwargs)
 
     @property
-    def metric_names(self):
+    def loss_metric_names(self):
         names = ("d_loss", "g_loss", "wasserstein_estimate")
         return names + ("gradient_penalty",) if self.constraint == "gradient_penalty" else names
 
@@ -46,6 +47,8 @@ class WGAN(GAN):
         terms = {"d_loss": losses.wasserstein_critic_loss(real_out, fake_out),
                  "wasserstein_estimate": tf.reduce_mean(real_out) - tf.reduce_mean(fake_out)}
         if self.constraint == "gradient_penalty":
+            # On packs when packing (the packed critic is 1-Lipschitz in the packed input): one ε per pack.
+            real, fake = pack_samples(real, self.pack), pack_samples(fake, self.pack)
             epsilon = self.uniform(losses.per_example_shape(real), real.dtype)
             penalty = losses.gradient_penalty(self.discriminator, real, fake, epsilon)
             terms["gradient_penalty"] = penalty

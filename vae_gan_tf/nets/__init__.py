@@ -3,6 +3,7 @@
 from vae_gan_tf.nets.conv import conv_decoder, conv_encoder
 from vae_gan_tf.nets.dcgan import dcgan_discriminator, dcgan_generator
 from vae_gan_tf.nets.mlp import mlp_decoder, mlp_discriminator, mlp_encoder, mlp_generator
+from vae_gan_tf.nets.packing import packed_shape
 
 
 def make_encoder(image_shape, architecture, latent_dim, heads, hidden_units, conv_filters, dense_units, activation):
@@ -23,16 +24,20 @@ def make_decoder(input_dim, architecture, image_shape, hidden_units, conv_filter
 
 def generator_discriminator(image_shape, architecture, latent_dim, generator_units, discriminator_units,
                             generator_filters, discriminator_filters, output_activation, critic=False,
-                            attention_resolution=None):
+                            attention_resolution=None, pack=1, spectral_norm=False):
     """The (generator, discriminator) pair that an adversarial config describes.
+
+    With PacGAN packing (``pack`` = m > 1) the discriminator takes m samples at once, concatenated on the
+    last axis (``nets/packing.py``); ``spectral_norm`` normalizes its kernels (``nets/spectral_norm.py``).
 
     A Wasserstein ``critic`` has no BatchNorm (Gulrajani et al. 2017, §4) and no output bias: its
     losses are invariant to a constant shift of f, so that bias would get a zero gradient, which Adam
     turns into updates driven by rounding noise.
     """
+    d_shape = packed_shape(image_shape, pack)
     if architecture == "dcgan":
         return (dcgan_generator(latent_dim, generator_filters, image_shape, output_activation, attention_resolution),
-                dcgan_discriminator(image_shape, discriminator_filters, batchnorm=not critic, output_bias=not critic,
-                                    attention_resolution=attention_resolution))
+                dcgan_discriminator(d_shape, discriminator_filters, batchnorm=not critic, output_bias=not critic,
+                                    attention_resolution=attention_resolution, spectral_norm=spectral_norm))
     return (mlp_generator(latent_dim, generator_units, image_shape, output_activation),
-            mlp_discriminator(image_shape, discriminator_units, output_bias=not critic))
+            mlp_discriminator(d_shape, discriminator_units, output_bias=not critic, spectral_norm=spectral_norm))

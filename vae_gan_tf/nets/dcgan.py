@@ -17,6 +17,7 @@ import keras
 from keras import layers
 
 from vae_gan_tf.nets.conv import maybe_attention
+from vae_gan_tf.nets.spectral_norm import maybe_spectral
 
 
 def batch_norm() -> layers.BatchNormalization:
@@ -48,15 +49,16 @@ def dcgan_generator(latent_dim, filters, image_shape, output_activation="tanh", 
 
 
 def dcgan_discriminator(image_shape, filters, batchnorm=True, output_bias=True, attention_resolution=None,
-                        name="discriminator"):
-    """x -> [Conv2D(f, 5, 2) -> (BN) -> LeakyReLU(0.2)] per filter -> Flatten -> one logit."""
+                        spectral_norm=False, name="discriminator"):
+    """x -> [Conv2D(f, 5, 2) -> (BN) -> LeakyReLU(0.2)] per filter -> Flatten -> one logit; ``spectral_norm``
+    wraps every Conv2D and the Dense in SpectralNormalization (Miyato et al. 2018)."""
     x = keras.Input(shape=tuple(image_shape), name="x")
     h = x
     for i, f in enumerate(filters):
-        h = layers.Conv2D(f, 5, strides=2, padding="same", name=f"conv_{i}")(h)
+        h = maybe_spectral(layers.Conv2D(f, 5, strides=2, padding="same", name=f"conv_{i}"), spectral_norm)(h)
         if batchnorm and i > 0:
             h = batch_norm()(h)
         h = maybe_attention(layers.LeakyReLU(0.2)(h), attention_resolution)
     h = layers.Flatten()(h)
-    out = layers.Dense(1, use_bias=output_bias, dtype="float32", name="logit")(h)
+    out = maybe_spectral(layers.Dense(1, use_bias=output_bias, dtype="float32", name="logit"), spectral_norm)(h)
     return keras.Model(x, out, name=name)

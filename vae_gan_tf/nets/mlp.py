@@ -7,6 +7,8 @@ import math
 import keras
 from keras import layers
 
+from vae_gan_tf.nets.spectral_norm import maybe_spectral
+
 
 def mlp_encoder(image_shape, hidden_units, latent_dim, heads, activation="relu", name="encoder"):
     """x -> one Dense(latent_dim) per head (e.g. ``("mean", "log_var")``: separate layers, not a shared one)."""
@@ -42,12 +44,13 @@ def mlp_generator(latent_dim, hidden_units, output_shape, output_activation="tan
     return keras.Model(z, out, name=name)
 
 
-def mlp_discriminator(input_shape, hidden_units, output_bias=True, name="discriminator"):
-    """x -> LeakyReLU(0.2) dense layers -> one logit (no sigmoid: losses take logits)."""
+def mlp_discriminator(input_shape, hidden_units, output_bias=True, spectral_norm=False, name="discriminator"):
+    """x -> LeakyReLU(0.2) dense layers -> one logit (no sigmoid: losses take logits); ``spectral_norm``
+    wraps every Dense in SpectralNormalization (Miyato et al. 2018)."""
     x = keras.Input(shape=tuple(input_shape), name="x")
     h = layers.Flatten()(x)
     for i, units in enumerate(hidden_units):
-        h = layers.Dense(units, name=f"dense_{i}")(h)
+        h = maybe_spectral(layers.Dense(units, name=f"dense_{i}"), spectral_norm)(h)
         h = layers.LeakyReLU(0.2)(h)
-    out = layers.Dense(1, use_bias=output_bias, dtype="float32", name="logit")(h)
+    out = maybe_spectral(layers.Dense(1, use_bias=output_bias, dtype="float32", name="logit"), spectral_norm)(h)
     return keras.Model(x, out, name=name)
