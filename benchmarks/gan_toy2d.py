@@ -1,17 +1,28 @@
-"""Mode collapse on the 2-D mixtures, and DCGAN training throughput.
+"""Mode collapse on the 2-D mixtures under PacGAN's protocol (Lin et al. 2018, §5.1 and Table 1).
 
-For each loss (minimax, non-saturating, WGAN-GP) on ``ring8`` and ``grid25``, and for several seeds, a
-GAN is trained through the library's own config, data pipeline, model and ``fit``. Then 2,500 samples are
-scored with ``vae_gan_tf.metrics.modes.mode_coverage``: how many modes are captured, and the share of
-high-quality samples (those within 3 std of a mode). The script reports the median over seeds, beside the
-published numbers:
+Every row trains a GAN on ``ring8`` (8 modes, std 0.01) or ``grid25`` (25 modes, std 0.05), 100,000 fixed
+training points each, through the library's own config, data pipeline, model and ``fit``, starting from the
+shipped recipe (``configs/gan_ring8.yaml``, ``configs/gan_grid25.yaml``; ``configs/wgan_gp_*.yaml`` for the
+WGAN-GP row) with the row's overrides. After training, 2,500 samples are scored with
+``vae_gan_tf.metrics.modes``: modes captured (a high-quality sample nearest to it), the share of high-quality
+samples (within 3 std of the nearest mode) and the reverse KL of the high-quality samples' mode histogram to
+uniform. Each row reports the mean ± standard error over seeds, and the CPU seconds of its runs (process
+time of training: on a busy machine wall time says little). Modes and high quality are also recorded every
+``--eval-every`` steps, and plotted against steps for the best and the worst row of each mixture.
 
-    VEEGAN (Srivastava et al. 2017, Table 1):  ring 8 modes / 52.9% HQ;  grid 24.6 modes / 40% HQ
-    PacGAN4 (Lin et al. 2018, Table 3):        ring 7.8 modes;            grid 24.8 modes
+Published numbers under the same metric (mean of 10 trials):
+    PacGAN (Lin et al. 2018, Table 1):  GAN     ring 6.3 modes / 98.2% HQ,  grid 17.3 / 94.8%
+                                        PacGAN2 ring 7.9 / 95.6%,          grid 23.8 / 91.3%
+                                        PacGAN3 ring 7.8 / 97.7%,          grid 24.6 / 94.2%
+                                        PacGAN4 ring 7.8 / 95.9%,          grid 24.8 / 93.6%
+    VEEGAN (Srivastava et al. 2017, Table 1): ring 8 / 52.9%, grid 24.6 / 40%
 
-``--dcgan`` also measures DCGAN training images/s on MNIST-shaped data (mnist5k, 28x28x1) at batch 64.
+Each finished run is appended to ``--runs`` (JSON lines) and skipped when the script runs again, so a long
+benchmark can be stopped and continued, or split over processes with ``--shard I/N``. The summary, the JSON
+and the plot are rebuilt from every run in that file:
 
-    python benchmarks/gan_toy2d.py --seeds 5 --steps 3000 --json benchmarks/results/gan_toy2d.json --dcgan
+    python benchmarks/gan_toy2d.py --seeds 5 --threads 1            # everything (hours on 2 cores)
+    python benchmarks/gan_toy2d.py --rows recipe --seeds 5           # the shipped recipes only
 """
 
 from __future__ import annotations
@@ -21,125 +32,198 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
+RESULTS = Path(__file__).resolve().parent / "results"
 PUBLISHED = {
-    "VEEGAN (Srivastava et al. 2017, Table 1)": {"ring8": (8, 52.9), "grid25": (24.6, 40.0)},
-    "PacGAN4 (Lin et al. 2018)": {"ring8": (7.8, None), "grid25": (24.8, None)},
+    "GAN (PacGAN Table 1)": {"ring8": (6.3, 98.2), "grid25": (17.3, 94.8)},
+    "PacGAN2 (Lin et al. 2018)": {"ring8": (7.9, 95.6), "grid25": (23.8, 91.3)},
+    "PacGAN3 (Lin et al. 2018)": {"ring8": (7.8, 97.7), "grid25": (24.6, 94.2)},
+    "PacGAN4 (Lin et al. 2018)": {"ring8": (7.8, 95.9), "grid25": (24.8, 93.6)},
+    "VEEGAN (Srivastava et al. 2017)": {"ring8": (8.0, 52.9), "grid25": (24.6, 40.0)},
 }
-LOSSES = {
-    "minimax": ["model.name=gan", "model.loss=minimax"],
-    "nonsaturating": ["model.name=gan", "model.loss=nonsaturating"],
-    "wgan_gp": ["model.name=wgan", "model.constraint=gradient_penalty", "model.d_steps=5"],
+# row: (config of the mixture, overrides); "{data}" is ring8 or grid25. Every row keeps the recipe's steps,
+# batch, networks and optimizer unless it names them: the rows differ in the one thing they test.
+NO_STABILIZERS = ["model.pack=1", "model.spectral_norm=false", "model.r1_weight=0.0"]
+ROWS = {
+    "recipe": ("configs/gan_{data}.yaml", []),
+    "minimax": ("configs/gan_{data}.yaml", ["model.loss=minimax", *NO_STABILIZERS]),
+    "nonsaturating": ("configs/gan_{data}.yaml", ["model.loss=nonsaturating", *NO_STABILIZERS]),
+    "least_squares": ("configs/gan_{data}.yaml", ["model.loss=least_squares", *NO_STABILIZERS]),
+    "hinge": ("configs/gan_{data}.yaml", ["model.loss=hinge", *NO_STABILIZERS]),
+    "nonsaturating_no_ema": ("configs/gan_{data}.yaml", ["model.loss=nonsaturating", *NO_STABILIZERS,
+                                                         "model.ema_decay=null"]),
+    "pack2": ("configs/gan_{data}.yaml", [*NO_STABILIZERS, "model.pack=2"]),
+    "pack4": ("configs/gan_{data}.yaml", [*NO_STABILIZERS, "model.pack=4"]),
+    "spectral_norm": ("configs/gan_{data}.yaml", [*NO_STABILIZERS, "model.spectral_norm=true"]),
+    "r1": ("configs/gan_{data}.yaml", [*NO_STABILIZERS, "model.r1_weight=1.0"]),
+    "wgan_gp": ("configs/wgan_gp_{data}.yaml", []),
 }
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=3000, help="generator steps per run")
-    parser.add_argument("--losses", default=",".join(LOSSES))
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, from {', '.join(ROWS)}")
     parser.add_argument("--datasets", default="ring8,grid25")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], help="extra config overrides")
-    parser.add_argument("--threads", type=int, default=0, help="TF intra-op threads (0: TF's default)")
-    parser.add_argument("--dcgan", action="store_true", help="also measure DCGAN images/s at batch 64")
-    parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 0 .. N-1 per row")
+    parser.add_argument("--eval-every", type=int, default=2000, help="steps between curve points")
+    parser.add_argument("--threads", type=int, default=1, help="TF intra-op threads per process (0: TF's default)")
+    parser.add_argument("--shard", default="0/1", help="I/N: run every N-th missing run, starting at I")
+    parser.add_argument("--runs", type=Path, default=RESULTS / "gan_toy2d_runs.jsonl")
+    parser.add_argument("--json", type=Path, default=RESULTS / "gan_toy2d.json")
+    parser.add_argument("--plot", type=Path, default=RESULTS / "gan_toy2d_curves.png")
+    parser.add_argument("--summary-only", action="store_true", help="rebuild the summary from --runs only")
     return parser.parse_args(argv)
 
 
-def train_and_score(dataset, loss, seed, steps, extra):
+def train_and_score(row: str, dataset: str, seed: int, eval_every: int) -> dict:
+    """One run of ``row`` on ``dataset``: train from the recipe, then score 2,500 samples."""
     import keras
     import numpy as np
 
     from vae_gan_tf.config import load_config
     from vae_gan_tf.data.pipeline import make_datasets
     from vae_gan_tf.data.toy2d import mixture
-    from vae_gan_tf.metrics.modes import mode_coverage
+    from vae_gan_tf.metrics.modes import mode_coverage, mode_histogram_reverse_kl
     from vae_gan_tf.models.registry import build_model, compile_model
 
+    config_file, overrides = ROWS[row]
+    recipe = load_config(config_file.format(data=dataset), [f"train.seed={seed}"])
+    steps = recipe.train.epochs * recipe.train.steps_per_epoch
+    config = load_config(config_file.format(data=dataset), [
+        *overrides, f"train.seed={seed}", f"train.epochs={steps // eval_every}", f"train.steps_per_epoch={eval_every}"])
     keras.utils.set_random_seed(seed)
-    epochs = 10
-    # The networks of configs/gan_ring8.yaml and gan_grid25.yaml; each family's own optimizer defaults
-    # (GAN: Adam 2e-4, beta_1 0.5; WGAN-GP: Adam 1e-4, betas 0 / 0.9).
-    config = load_config(None, [
-        f"data.source={dataset}", "data.validation_split=0.0", "model.architecture=mlp", "model.latent_dim=2",
-        "model.generator_units=[256, 256, 256]", "model.discriminator_units=[256, 256, 256]",
-        "model.output_activation=linear", "train.batch_size=256", *LOSSES[loss], f"train.seed={seed}",
-        f"train.epochs={epochs}", f"train.steps_per_epoch={max(1, steps // epochs)}", *extra])
     data = make_datasets(config)
     model = compile_model(build_model(config, data.image_shape), config)
-    start = time.perf_counter()
-    model.fit(data.train, epochs=epochs, steps_per_epoch=data.steps_per_epoch, verbose=0, shuffle=False)
-    seconds = time.perf_counter() - start
-    z = np.random.default_rng(10_000 + seed).standard_normal((2500, model.latent_dim)).astype(np.float32)
     means, std = mixture(dataset)
-    captured, high_quality = mode_coverage(keras.ops.convert_to_numpy(model.generate(z)), means, std)
-    return {"dataset": dataset, "loss": loss, "seed": seed, "modes": captured,
-            "high_quality_percent": round(100 * high_quality, 1), "train_seconds": round(seconds, 1)}
+    z = np.random.default_rng(10_000 + seed).standard_normal((2500, model.latent_dim)).astype(np.float32)
+    curve = []
 
-
-def dcgan_throughput():
-    import keras
-
-    from vae_gan_tf.config import load_config
-    from vae_gan_tf.data.pipeline import make_datasets
-    from vae_gan_tf.models.registry import build_model, compile_model
-
-    config = load_config("configs/dcgan_mnist.yaml", ["train.batch_size=64", "train.steps_per_epoch=30"])
-    data = make_datasets(config)
-    model = compile_model(build_model(config, data.image_shape), config)
-    model.fit(data.train, epochs=1, steps_per_epoch=5, verbose=0, shuffle=False)  # trace and warm up
-    times = []
-
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
+    class Curve(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.start)
+            modes, high_quality = mode_coverage(keras.ops.convert_to_numpy(model.generate(z)), means, std)
+            curve.append([(epoch + 1) * eval_every, modes, round(100 * high_quality, 2)])
 
-    model.fit(data.train, epochs=3, steps_per_epoch=30, verbose=0, shuffle=False, callbacks=[Timer()])
-    per_epoch = [30 * 64 / t for t in times]
-    return {"model": "dcgan_mnist (28x28x1)", "batch": 64, "images_per_s_per_epoch": [round(v, 1) for v in per_epoch],
-            "images_per_s_median": round(sorted(per_epoch)[len(per_epoch) // 2], 1)}
+    cpu, wall = time.process_time(), time.perf_counter()
+    model.fit(data.train, epochs=config.train.epochs, steps_per_epoch=eval_every, verbose=0, shuffle=False,
+              callbacks=[Curve()])
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    samples = keras.ops.convert_to_numpy(model.generate(z))
+    modes, high_quality = mode_coverage(samples, means, std)
+    return {"row": row, "dataset": dataset, "seed": seed, "steps": steps, "modes": modes,
+            "high_quality_percent": round(100 * high_quality, 2),
+            "reverse_kl": mode_histogram_reverse_kl(samples, means, std),
+            "cpu_seconds": round(cpu, 1), "wall_seconds": round(wall, 1), "curve": curve}
+
+
+def mean_and_se(values):
+    import numpy as np
+
+    values = np.asarray([v for v in values if v is not None], np.float64)
+    if not len(values):
+        return None, None
+    se = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
+    return float(values.mean()), se
+
+
+def summarize(runs: list[dict], rows: list[str], datasets: list[str]) -> list[dict]:
+    summary = []
+    for dataset in datasets:
+        for row in rows:
+            chosen = [r for r in runs if r["row"] == row and r["dataset"] == dataset]
+            if not chosen:
+                continue
+            entry = {"dataset": dataset, "row": row, "seeds": len(chosen), "steps": chosen[0]["steps"],
+                     "all_modes_in_every_seed": all(r["modes"] == (8 if dataset == "ring8" else 25) for r in chosen)}
+            for key in ("modes", "high_quality_percent", "reverse_kl", "cpu_seconds"):
+                entry[key], entry[key + "_se"] = mean_and_se([r[key] for r in chosen])
+            summary.append(entry)
+    return summary
+
+
+def fmt(value, se, digits=1):
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}" + (f" ± {se:.{digits}f}" if se is not None else "")
+
+
+def table(summary: list[dict]) -> str:
+    lines = ["| data | row | seeds | steps | modes | % high quality | reverse KL | CPU s per run |",
+             "|---|---|---|---|---|---|---|---|"]
+    for s in summary:
+        lines.append(f"| {s['dataset']} | {s['row']} | {s['seeds']} | {s['steps']} | {fmt(s['modes'], s['modes_se'])} "
+                     f"| {fmt(s['high_quality_percent'], s['high_quality_percent_se'])} "
+                     f"| {fmt(s['reverse_kl'], s['reverse_kl_se'], 3)} | {fmt(s['cpu_seconds'], s['cpu_seconds_se'], 0)} |")
+    for name, numbers in PUBLISHED.items():
+        for dataset, (modes, hq) in numbers.items():
+            lines.append(f"| {dataset} | {name} | 10 | 400k | {modes} | {hq} | | |")
+    return "\n".join(lines)
+
+
+def plot_curves(runs: list[dict], summary: list[dict], path: Path) -> None:
+    """Modes and % high quality against steps, every seed, for the best and the worst row of each mixture
+    (ranked by mean modes, then mean high quality)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = sorted({s["dataset"] for s in summary}, reverse=True)
+    fig, axes = plt.subplots(2, len(datasets), figsize=(5.5 * len(datasets), 6.5), squeeze=False)
+    for column, dataset in enumerate(datasets):
+        ranked = sorted((s for s in summary if s["dataset"] == dataset),
+                        key=lambda s: (s["modes"], s["high_quality_percent"] or 0.0))
+        for row, colour in ((ranked[-1]["row"], "tab:green"), (ranked[0]["row"], "tab:red")):
+            for run in (r for r in runs if r["row"] == row and r["dataset"] == dataset):
+                steps, modes, hq = zip(*run["curve"])
+                label = f"{row}" if run["seed"] == 0 else None
+                axes[0, column].plot(steps, modes, color=colour, alpha=0.7, label=label)
+                axes[1, column].plot(steps, hq, color=colour, alpha=0.7, label=label)
+        axes[0, column].set_title(f"{dataset}: best (green) and worst (red) row, every seed")
+        axes[0, column].set_ylabel("modes captured")
+        axes[1, column].set_ylabel("% high-quality samples")
+        axes[1, column].set_xlabel("generator steps")
+        axes[0, column].legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def main(argv=None):
     args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import numpy as np
-    import tensorflow as tf
+    rows, datasets = args.rows.split(","), args.datasets.split(",")
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown:
+        print(f"error: unknown rows {unknown}; choose from {', '.join(ROWS)}", file=sys.stderr)
+        return 2
+    done = [json.loads(line) for line in args.runs.read_text().splitlines()] if args.runs.exists() else []
+    if not args.summary_only:
+        import tensorflow as tf
 
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    runs = []
-    for dataset in args.datasets.split(","):
-        for loss in args.losses.split(","):
-            for seed in range(args.seeds):
-                runs.append(train_and_score(dataset, loss, seed, args.steps, args.overrides))
-                print(json.dumps(runs[-1]), flush=True)
-    summary = []
-    for dataset in args.datasets.split(","):
-        for loss in args.losses.split(","):
-            chosen = [r for r in runs if r["dataset"] == dataset and r["loss"] == loss]
-            summary.append({"dataset": dataset, "loss": loss, "seeds": len(chosen),
-                            "median_modes": float(np.median([r["modes"] for r in chosen])),
-                            "median_high_quality_percent": float(np.median([r["high_quality_percent"] for r in chosen]))})
-    results = {"steps": args.steps, "overrides": args.overrides, "summary": summary, "published": PUBLISHED,
-               "runs": runs}
-    if args.dcgan:
-        results["dcgan_throughput"] = dcgan_throughput()
-    print("\n| data | loss | median modes | median % high quality |\n|---|---|---|---|")
-    for row in summary:
-        print(f"| {row['dataset']} | {row['loss']} | {row['median_modes']:g} | {row['median_high_quality_percent']:g} |")
-    if args.dcgan:
-        print(f"\nDCGAN (28x28x1, batch 64): {results['dcgan_throughput']['images_per_s_median']} images/s")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=2)
+        if args.threads:
+            tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        have = {(r["row"], r["dataset"], r["seed"]) for r in done}
+        todo = [(row, d, s) for d in datasets for row in rows for s in range(args.seeds) if (row, d, s) not in have]
+        index, count = (int(v) for v in args.shard.split("/"))
+        for row, dataset, seed in todo[index::count]:
+            run = train_and_score(row, dataset, seed, args.eval_every)
+            print(json.dumps({k: v for k, v in run.items() if k != "curve"}), flush=True)
+            with open(args.runs, "a") as fh:
+                fh.write(json.dumps(run) + "\n")
+            done.append(run)
+    summary = summarize(done, list(ROWS), datasets)
+    results = {"protocol": "PacGAN (Lin et al. 2018): 100,000 training points, 2,500 samples, 3-std rule",
+               "summary": summary, "published": PUBLISHED, "runs_file": args.runs.name}
+    args.json.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(summary))
+    if summary:
+        plot_curves(done, summary, args.plot)
     return 0
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.exit(main())
