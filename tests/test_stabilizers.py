@@ -108,3 +108,30 @@ def test_spectral_norm_state_moves_in_training_and_survives_a_checkpoint(tmp_pat
         x = tf.constant(np.random.default_rng(3).standard_normal((4, 2)), tf.float32)
         np.testing.assert_allclose(other.score(x, None, False).numpy(), model.score(x, None, False).numpy(),
                                    rtol=1e-6)
+
+
+def test_two_dimensional_runs_warn_when_modes_stay_lost(tmp_path):
+    from vae_gan_tf.callbacks import ModeCoverage, RunLog
+    from vae_gan_tf.data.toy2d import mixture
+
+    means, std = mixture("ring8")
+
+    class Generator:  # all 8 modes for two epochs, then only the first two
+        calls = 0
+
+        def generate(self, z):
+            Generator.calls += 1
+            return means[np.arange(len(z)) % (8 if Generator.calls <= 2 else 2)]
+
+    run_log = RunLog(tmp_path / "train.log")
+    callback = ModeCoverage(tmp_path / "samples", np.zeros((16, 2), np.float32), means, std, run_log, patience=3)
+    callback.set_model(Generator())
+    for epoch in range(5):
+        logs = {}
+        callback.on_epoch_end(epoch, logs)
+        assert logs["modes_captured"] == (8 if epoch < 2 else 2)
+    callback.on_train_end()
+    assert len(run_log.warnings) == 2, run_log.warnings
+    assert run_log.warnings[0].startswith("epoch 5: 2/8 modes captured") and "all were at epoch 2" in run_log.warnings[0]
+    assert run_log.warnings[1].startswith("mode collapse: the last 3 epochs captured 2, 2, 2 of 8 modes")
+    assert "WARNING mode collapse" in (tmp_path / "train.log").read_text()
