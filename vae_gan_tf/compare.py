@@ -12,12 +12,12 @@ import argparse
 import base64
 import html
 import json
-import os
 import shutil
 from pathlib import Path
 
 from vae_gan_tf.errors import UserError, run_cli
 from vae_gan_tf.exported import load_saved_model, prior_samples, read_export_info
+from vae_gan_tf.quiet import import_tensorflow
 
 SECTIONS = ("Answers", "Metrics", "Samples", "Reconstructions", "Latent interpolations", "Latent space",
             "Loss curves")
@@ -250,7 +250,7 @@ def write_report(runs, out_dir: Path) -> None:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     run_dirs = [Path(r) for r in args.runs]
     for run_dir in run_dirs:
         if not (run_dir / "config.yaml").is_file():

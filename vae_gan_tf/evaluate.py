@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
 from vae_gan_tf.errors import UserError, run_cli
 from vae_gan_tf.exported import load_saved_model, prior_samples, read_export_info
+from vae_gan_tf.quiet import import_tensorflow
 
 ALL_METRICS = ("fid", "kid", "is", "pr", "classes", "modes", "nll")
 EXTRACTOR_NOTES = {
@@ -220,7 +220,7 @@ def train_classifier_for(source: str, epochs: int, verbose="auto", image_size: i
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     if args.train_classifier:
         if args.classifier_epochs < 1:
             raise UserError(f"--classifier-epochs must be at least 1, got {args.classifier_epochs}")

@@ -8,11 +8,11 @@ has one row per class, or only class K with ``--label K``.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from vae_gan_tf.errors import UserError, run_cli
 from vae_gan_tf.exported import find_saved_model, load_saved_model, prior_samples, read_export_info
+from vae_gan_tf.quiet import import_tensorflow
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
                         f"{info['family']}, which draws without labels")
     if args.label is not None and not 0 <= args.label < classes:
         raise UserError(f"--label {args.label} is not a class of this model; use 0 to {classes - 1}")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     import numpy as np
 
     from vae_gan_tf.plotting import save_image_grid, save_scatter, save_sequences

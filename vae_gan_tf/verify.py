@@ -9,10 +9,10 @@ p(z|x) are exact), or quadrature. The exit code is 0 only when every row passes.
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import dataclass
 
 from vae_gan_tf.errors import run_cli
+from vae_gan_tf.quiet import import_tensorflow
 
 
 @dataclass
@@ -335,7 +335,7 @@ def collect_rows(quick: bool = False, seed: int = 0) -> list[Row]:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     rows = collect_rows(args.quick, args.seed)
     print(format_table(rows))
     failed = [r for r in rows if not r.passed]
