@@ -22,6 +22,7 @@ import sys
 import threading
 from pathlib import Path
 
+from vae_gan_tf.cli import add_version
 from vae_gan_tf.cluster import check_tpu_address, read_tf_config
 from vae_gan_tf.config import load_config, with_absolute_paths
 from vae_gan_tf.errors import UserError, end_progress_line, run_cli
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, metavar="N", help="same as --set train.epochs=N")
     parser.add_argument("--steps-per-epoch", type=int, metavar="N",
                         help="cap on steps per epoch, for quick runs (train.steps_per_epoch)")
-    parser.add_argument("--seed", type=int, metavar="N", help="same as --set train.seed=N")
+    parser.add_argument("--seed", type=int, metavar="N", help="same as --set train.seed=N (seeds data order, noise and weights)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its checkpoints and saved config.yaml")
     parser.add_argument("--overwrite", action="store_true",
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "if it fails)")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
                         help="Keras fit verbosity (default: progress bar)")
-    return parser
+    return add_version(parser)
 
 
 def check_resume(run_dir: Path, overrides: list[str], config_path) -> None:
