@@ -25,10 +25,10 @@ from pathlib import Path
 from vae_gan_tf.cli import add_version
 from vae_gan_tf.cluster import check_tpu_address, read_tf_config
 from vae_gan_tf.config import load_config, with_absolute_paths
-from vae_gan_tf.errors import UserError, end_progress_line, run_cli
+from vae_gan_tf.errors import UserError, end_progress_line, first_line, run_cli
 from vae_gan_tf.quiet import import_tensorflow
-from vae_gan_tf.run_folder import (MARKER, check_not_in_use, first_difference, foreign_entries, is_no_space, is_run_folder,
-                                   lock, overwrite_sibling, recorded_config, swap_in)
+from vae_gan_tf.run_folder import (MARKER, check_not_in_use, first_difference, foreign_entries, is_no_space,
+                                   is_run_folder, lock, overwrite_sibling, recorded_config, swap_in)
 
 DEFAULT_RUN_NAME = "vae_mnist5k"
 # What a resumed run may change: anything else would move the data stream or change the model.
@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, metavar="N", help="same as --set train.epochs=N")
     parser.add_argument("--steps-per-epoch", type=int, metavar="N",
                         help="cap on steps per epoch, for quick runs (train.steps_per_epoch)")
-    parser.add_argument("--seed", type=int, metavar="N", help="same as --set train.seed=N (seeds data order, noise and weights)")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="same as --set train.seed=N (seeds the data order, the noise and the weights)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its checkpoints and saved config.yaml")
     parser.add_argument("--overwrite", action="store_true",
@@ -81,7 +82,7 @@ def check_recorded_config(run_dir: Path, config) -> None:
     try:
         recorded = recorded_config(run_dir / "checkpoints" / "latest.weights.h5")
     except (OSError, ValueError) as err:
-        raise UserError(f"checkpoint {run_dir / 'checkpoints'} cannot be read ({err.__class__.__name__}); it was "
+        raise UserError(f"checkpoint {run_dir / 'checkpoints'} cannot be restored ({first_line(err)}); it was "
                         "left untouched; start a new run with another --out") from None
     difference = recorded and first_difference(config.to_dict(), recorded, RESUMABLE_KEYS)
     if difference:
