@@ -16,6 +16,7 @@ import numpy as np
 
 from vae_gan_tf.metrics.modes import mode_coverage
 from vae_gan_tf.plotting import save_image_grid, save_scatter, save_sequences
+from vae_gan_tf.run_folder import CONFIG_ATTRIBUTE
 
 
 def weights_are_finite(model) -> bool:
@@ -59,14 +60,14 @@ class StopOnNonFinite(keras.callbacks.Callback):
         if bad:
             metadata = self.checkpoint_dir / "training_metadata.json"
             if metadata.is_file():
-                epochs_done = json.loads(metadata.read_text())["epoch"]
-                last = f"the last good checkpoint is {self.checkpoint_dir} (after epoch {epochs_done})"
+                saved = json.loads(metadata.read_text())
+                epoch, step = saved["epoch"], saved.get("batch", 0)
+                at = f"epoch {epoch + 1}, step {step}" if step else f"the end of epoch {epoch}"
+                last = f"the last good checkpoint is at {at}"
             else:
                 last = "no checkpoint was written before it"
             names = ", ".join(f"{k}={v}" for k, v in bad.items())
-            raise NonFiniteLossError(
-                f"non-finite loss ({names}) in epoch {self.epoch + 1}, {where}; {last}. "
-                "Lower train.learning_rate or check the data, then run again with --resume or --overwrite")
+            raise NonFiniteLossError(f"non-finite loss ({names}) in epoch {self.epoch + 1}, {where}; {last}")
 
 
 class TrainingInterrupted(RuntimeError):
@@ -137,7 +138,8 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
       leaves a torn file or a metadata file that does not match the weights.
     - Its ``on_train_begin`` loads the backup and sets ``model._initial_epoch`` (private).
 
-    Here the position (:class:`Position`, with the metric trackers' state) is an attribute of the weights
+    Here the position (:class:`Position`, with the metric trackers' state) and the run's config (what
+    ``--resume`` checks the run folder's editable config.yaml against) are attributes of the weights
     file, written to a temporary name and renamed over ``latest.weights.h5``: weights and position change
     together, atomically. ``training_metadata.json`` then mirrors it with Keras's keys for other readers.
     Restoring is :func:`load_backup`, called before ``fit`` (a bad backup fails with one line before
@@ -145,8 +147,9 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
     a shorter ``fit`` with ``initial_epoch`` (``training.py``), so ``on_train_begin`` does nothing.
     """
 
-    def __init__(self, backup_dir: Path, start: Position, every_steps: int | None = None):
+    def __init__(self, backup_dir: Path, start: Position, every_steps: int | None = None, config: dict | None = None):
         super().__init__(str(backup_dir), save_freq=every_steps or "epoch", delete_checkpoint=False)
+        self.config = config
         self.position = Position(start.epoch, start.step, start.steps_per_epoch)
         self._pending_metrics = dict(start.metrics) if start.step else {}
         self._first_step_of_epoch = start.step
@@ -180,21 +183,29 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         return self.position.step == self.position.steps_per_epoch
 
     def _save_model(self):
-        """Write weights and position under a temporary name, then rename them over the backup."""
+        """Write weights and position under a temporary name, then rename them over the backup; a failed
+        write (a full disk) leaves the previous backup and no temporary file."""
         os.makedirs(self.backup_dir, exist_ok=True)
         incoming = os.path.join(self.backup_dir, "incoming.weights.h5")
-        self.model.save_weights(incoming, overwrite=True)
         position = asdict(self.position)
         if self.position.step:
             position["metrics"] = {m.name: [float(keras.ops.convert_to_numpy(v)) for v in m.variables]
                                    for m in self.model.metrics}
-        with h5py.File(incoming, "a") as f:
-            f.attrs[POSITION_ATTRIBUTE] = json.dumps(position)
-        os.replace(incoming, self._weights_path)
-        with open(self._training_metadata_path + ".incoming", "w") as f:
-            json.dump({"epoch": self.position.epoch, "batch": self.position.step,
-                       "global_step": self.position.global_step}, f)
-        os.replace(self._training_metadata_path + ".incoming", self._training_metadata_path)
+        try:
+            self.model.save_weights(incoming, overwrite=True)
+            with h5py.File(incoming, "a") as f:
+                f.attrs[POSITION_ATTRIBUTE] = json.dumps(position)
+                if self.config is not None:
+                    f.attrs[CONFIG_ATTRIBUTE] = json.dumps(self.config)
+            os.replace(incoming, self._weights_path)
+            with open(self._training_metadata_path + ".incoming", "w") as f:
+                json.dump({"epoch": self.position.epoch, "batch": self.position.step,
+                           "global_step": self.position.global_step}, f)
+            os.replace(self._training_metadata_path + ".incoming", self._training_metadata_path)
+        finally:
+            for leftover in (incoming, self._training_metadata_path + ".incoming"):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
         self._last_saved = self.position.global_step
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 import argparse
 import base64
 import html
+import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
+from vae_gan_tf.cli import add_version
 from vae_gan_tf.errors import UserError, run_cli
 from vae_gan_tf.exported import load_saved_model, prior_samples, read_export_info
+from vae_gan_tf.quiet import import_tensorflow
 
 SECTIONS = ("Answers", "Metrics", "Samples", "Reconstructions", "Latent interpolations", "Latent space",
             "Loss curves")
@@ -29,8 +31,9 @@ def build_parser():
     parser.add_argument("runs", nargs="+", help="run folders written by python -m vae_gan_tf.train")
     parser.add_argument("--out", required=True, help="report folder (created; an existing report.md is replaced)")
     parser.add_argument("--n", type=int, default=2000, help="samples for runs that have no eval.json yet")
-    parser.add_argument("--features", choices=("classifier", "inception"), default="classifier")
-    return parser
+    parser.add_argument("--features", choices=("classifier", "inception"), default="classifier",
+                        help="feature extractor for runs that have no eval.json yet (default: %(default)s)")
+    return add_version(parser)
 
 
 def sharpness(images) -> float:
@@ -248,24 +251,52 @@ def write_report(runs, out_dir: Path) -> None:
                                          "comparison</title></head><body>" + "\n".join(body) + "</body></html>")
 
 
+def model_digest(run_dir: Path) -> str:
+    """sha256 over a run's SavedModel files: equal for copies of one trained model."""
+    digest = hashlib.sha256()
+    for path in sorted((run_dir / "saved_model").rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(run_dir).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def check_distinct(run_dirs: list[Path]) -> None:
+    """A UserError for a run given twice, or two copies of one trained model: no winner can be named."""
+    seen: dict = {}
+    for run_dir in run_dirs:
+        key = model_digest(run_dir) if (run_dir / "saved_model").is_dir() else str(run_dir.resolve())
+        if key in seen:
+            raise UserError(f"{seen[key]} and {run_dir} hold the same trained model; compare different runs")
+        seen[key] = run_dir
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     run_dirs = [Path(r) for r in args.runs]
     for run_dir in run_dirs:
         if not (run_dir / "config.yaml").is_file():
             raise UserError(f"{run_dir} is not a run folder (no config.yaml)")
+    check_distinct(run_dirs)
     out_dir = Path(args.out)
+    blocking = next((p for p in (out_dir, *out_dir.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UserError(f"--out {out_dir}: {blocking} is a file, not a folder; give a folder for the report")
+    created = not out_dir.exists()
     images_dir = out_dir / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
     names, runs = [], []
-    for run_dir in run_dirs:
-        name = run_dir.resolve().name
-        while name in names:
-            name += "_"
-        names.append(name)
-        runs.append(collect_run(run_dir, images_dir, name, args.n, args.features))
-        print(f"collected {run_dir}")
+    try:
+        for run_dir in run_dirs:
+            name = run_dir.resolve().name
+            while name in names:
+                name += "_"
+            names.append(name)
+            runs.append(collect_run(run_dir, images_dir, name, args.n, args.features))
+            print(f"collected {run_dir}")
+    except UserError:  # a refused comparison leaves no half-made report
+        shutil.rmtree(out_dir if created else images_dir, ignore_errors=True)
+        raise
     write_report(runs, out_dir)
     print(f"wrote {out_dir / 'report.md'} and {out_dir / 'report.html'}")
     return 0

@@ -237,13 +237,33 @@ SECTIONS = {"data": DataConfig, "train": TrainConfig}
 # ---------------------------------------------------------------- loading and overrides
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise UserError(f"config key {key!r} is given twice (line {key_node.start_mark.line + 1} "
+                                "repeats it); keep one")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml(path: str | Path) -> dict:
-    """Read a YAML mapping with ``yaml.safe_load``; a missing or malformed file is a UserError."""
+    """Read a YAML mapping with :class:`UniqueKeyLoader`; a missing, unreadable or malformed file is a
+    UserError."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"--config {str(path)!r} is a folder; give a YAML file such as configs/vae_mnist5k.yaml")
     if not path.is_file():
         raise UserError(f"config file {str(path)!r} does not exist; give a path like configs/vae_mnist5k.yaml")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
+    except PermissionError:
+        raise UserError(f"config file {str(path)!r} cannot be read (permission denied); check its "
+                        "permissions") from None
     except UnicodeDecodeError:
         raise UserError(f"config file {str(path)!r} is not UTF-8 text; save it as UTF-8 YAML") from None
     except yaml.YAMLError as err:

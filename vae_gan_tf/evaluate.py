@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
+from vae_gan_tf.cli import add_version, check_seed
 from vae_gan_tf.errors import UserError, run_cli
 from vae_gan_tf.exported import load_saved_model, prior_samples, read_export_info
+from vae_gan_tf.quiet import import_tensorflow
 
 ALL_METRICS = ("fid", "kid", "is", "pr", "classes", "modes", "nll")
+MAX_K = 5000  # importance samples per image for nll (the limit --help has always stated)
 EXTRACTOR_NOTES = {
     "classifier": "small CNN trained by vae_gan_tf on {source}: FID/KID/IS on its features are NOT comparable "
                   "with Inception-based values or published numbers",
@@ -33,15 +35,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--metrics", help=f"comma-separated subset of {','.join(ALL_METRICS)} "
                                           "(default: all that apply to the run)")
     parser.add_argument("--n", type=int, default=10000, help="real and generated samples (default 10000)")
-    parser.add_argument("--features", choices=("classifier", "inception"), default="classifier")
-    parser.add_argument("--k", type=int, default=1000, help="importance samples for the nll metric (up to 5000)")
+    parser.add_argument("--features", choices=("classifier", "inception"), default="classifier",
+                        help="feature extractor: the small CNN trained on the run's source, or InceptionV3 "
+                             "(download) (default: %(default)s)")
+    parser.add_argument("--k", type=int, default=1000,
+                        help=f"importance samples for the nll metric, 1 to {MAX_K} (default: %(default)s)")
     parser.add_argument("--nll-images", type=int, default=1000, help="held-out images for the nll metric")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the samples, 0 or more (default: %(default)s)")
     parser.add_argument("--train-classifier", metavar="SOURCE",
                         help="train and cache the feature classifier on a labelled data source, then exit")
-    parser.add_argument("--classifier-epochs", type=int, default=10)
+    parser.add_argument("--classifier-epochs", type=int, default=10,
+                        help="with --train-classifier: training epochs (default: %(default)s)")
     parser.add_argument("--image-size", type=int, help="with --train-classifier folder:DIR: the square image size")
-    return parser
+    return add_version(parser)
 
 
 def default_metrics(family: str, toy: bool) -> list[str]:
@@ -120,6 +126,9 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         raise UserError(f"{run_dir} models sequences ({config.data.source}); evaluate measures images and 2-D "
                         "points: look at its reconstructions.png and samples/ instead")
     toy = config.data.source in TOY_SOURCES
+    if "modes" in (metrics or ()) and not toy:  # before sampling
+        raise UserError(f"the modes metric needs a 2-D mixture run (ring8, grid25); {run_dir} models "
+                        f"{config.data.source} images: use classes for their modes")
     real, _ = real_samples(config, n, seed)
     n = len(real)
     progress = keras.utils.Progbar(n, unit_name="sample", verbose=1 if verbose else 0)
@@ -220,7 +229,15 @@ def train_classifier_for(source: str, epochs: int, verbose="auto", image_size: i
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    check_seed(args.seed)
+    if args.k > MAX_K:
+        raise UserError(f"--k must be at most {MAX_K} (the documented limit), got {args.k}")
+    metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics is not None else None
+    if metrics is not None and (not all(metrics) or set(metrics) - set(ALL_METRICS)):
+        bad = "an empty name" if not all(metrics) else ", ".join(sorted(set(metrics) - set(ALL_METRICS)))
+        raise UserError(f"--metrics {args.metrics!r}: {bad} is not a metric; choose from "
+                        f"{', '.join(ALL_METRICS)} (or leave --metrics out for all that apply)")
+    import_tensorflow()
     if args.train_classifier:
         if args.classifier_epochs < 1:
             raise UserError(f"--classifier-epochs must be at least 1, got {args.classifier_epochs}")
@@ -233,7 +250,6 @@ def main(argv=None) -> int:
     for flag, value, low in (("--n", args.n, 10), ("--k", args.k, 1), ("--nll-images", args.nll_images, 1)):
         if value < low:
             raise UserError(f"{flag} must be at least {low}, got {value}")
-    metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     report = evaluate_run(Path(args.run), metrics, args.n, args.features, args.k, args.nll_images, args.seed)
     print(format_report(report))
     print(f"wrote {Path(args.run) / 'eval.json'}")

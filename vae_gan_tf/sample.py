@@ -8,25 +8,43 @@ has one row per class, or only class K with ``--label K``.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
+from vae_gan_tf.cli import add_version, check_seed
 from vae_gan_tf.errors import UserError, run_cli
 from vae_gan_tf.exported import find_saved_model, load_saved_model, prior_samples, read_export_info
+from vae_gan_tf.quiet import import_tensorflow
+
+MAX_N = 1024  # images in one grid (32 x 32); a larger grid is unreadable and its figure costs gigabytes
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vae_gan_tf.sample",
                                      description="Draw samples from a run's SavedModel into a PNG grid.")
     parser.add_argument("path", help="a run folder (uses RUN/saved_model) or a SavedModel folder")
-    parser.add_argument("--n", type=int, default=64, help="number of images (grid) or of steps (strip)")
-    parser.add_argument("--out", default="samples.png", help="PNG file to write")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the prior noise")
+    parser.add_argument("--n", type=int, default=64,
+                        help=f"number of images (grid) or of steps (strip), 1 to {MAX_N} (default: %(default)s)")
+    parser.add_argument("--out", default="samples.png", metavar="FILE.png",
+                        help="PNG file to write (default: %(default)s in the current folder)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the prior noise, 0 or more (default: %(default)s)")
     parser.add_argument("--interpolate", action="store_true",
                         help="a strip from one latent point to another (spherical interpolation)")
     parser.add_argument("--label", type=int, default=None,
                         help="conditional models: draw only this class (default: one row per class)")
-    return parser
+    return add_version(parser)
+
+
+def check_out(out: str) -> Path:
+    """The PNG path of ``--out``: a UserError for a folder, another format or a file in the way."""
+    path = Path(out)
+    if path.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name such as {path / 'samples.png'}")
+    if path.suffix.lower() != ".png":
+        raise UserError(f"--out {out}: sample writes PNG images; give a name ending in .png")
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UserError(f"--out {out}: {blocking} is a file, not a folder; pick another --out")
+    return path
 
 
 def slerp(a, b, steps):
@@ -43,8 +61,11 @@ def slerp(a, b, steps):
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if args.n < 1:
-        raise UserError(f"--n must be at least 1, got {args.n}")
+    if not 1 <= args.n <= MAX_N:
+        raise UserError(f"--n must be 1 to {MAX_N} (one picture), got {args.n}; for more samples call the "
+                        "SavedModel's generate endpoint in batches (docs/saved_model.md)")
+    check_seed(args.seed)
+    out = check_out(args.out)
     saved_model = find_saved_model(Path(args.path))
     info = read_export_info(saved_model)
     classes = info.get("num_classes")
@@ -53,7 +74,7 @@ def main(argv=None) -> int:
                         f"{info['family']}, which draws without labels")
     if args.label is not None and not 0 <= args.label < classes:
         raise UserError(f"--label {args.label} is not a class of this model; use 0 to {classes - 1}")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     import numpy as np
 
     from vae_gan_tf.plotting import save_image_grid, save_scatter, save_sequences
@@ -79,12 +100,12 @@ def main(argv=None) -> int:
             labels = np.arange(args.n) // ncols % classes if args.label is None else np.full(args.n, args.label)
     images = prior_samples(loaded, info, z, labels)
     if images.ndim == 2:  # points (2-D toy data), not images
-        save_scatter(images, args.out, title=f"{args.n} samples")
+        save_scatter(images, out, title=f"{args.n} samples")
     elif images.ndim == 3:  # sequences (N, T, F)
-        save_sequences(images, args.out, title=f"{args.n} samples")
+        save_sequences(images, out, title=f"{args.n} samples")
     else:
-        save_image_grid(images, args.out, tuple(info["pixel_range"]), ncols=ncols)
-    print(f"wrote {args.out} ({args.n} {'interpolation steps' if args.interpolate else 'samples'})")
+        save_image_grid(images, out, tuple(info["pixel_range"]), ncols=ncols)
+    print(f"wrote {out} ({args.n} {'interpolation steps' if args.interpolate else 'samples'})")
     return 0
 
 

@@ -15,6 +15,12 @@ The run folder is the contract with everything after training (sample, evaluate,
       reconstructions.png    held-out images above their reconstructions (models with an encoder)
       curves.png             loss curves by epoch
       metrics.json           final metrics, timing, parameter count, warnings
+      .vae_gan_tf_run        the marker that makes it a run folder, and the lock (run_folder.py)
+
+The final artefacts (model.keras, saved_model/, the pictures, metrics.json) are each written under a
+temporary name and renamed into place; a run is finished only when they exist and load
+(``run_folder.has_final_artefacts``), and resuming a run whose epochs are done but whose final artefacts are
+not (a full disk) writes them without training.
 
 Under ``train.strategy=multi_worker`` every worker runs this with its own run folder, but only the
 chief writes the outputs above; another worker writes config.yaml and train.log only, and keeps its
@@ -45,6 +51,7 @@ from vae_gan_tf.errors import UserError, first_line
 from vae_gan_tf.export import export_saved_model
 from vae_gan_tf.models.registry import build_model, compile_model
 from vae_gan_tf.plotting import read_history, save_curves, save_reconstructions, save_sequences
+from vae_gan_tf.run_folder import atomic, has_final_artefacts, mark
 
 MODE_SAMPLES = 2500  # samples per mode-coverage estimate, as in VEEGAN and PacGAN
 
@@ -100,7 +107,7 @@ def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: Ep
         callbacks.append(DiscriminatorCollapseWarning(run_log))
     if config.train.time_budget_minutes is not None:
         callbacks.append(TimeBudget(config.train.time_budget_minutes, run_log))
-    backup = ResumableBackup(checkpoint_dir, start, config.train.checkpoint_every_steps)
+    backup = ResumableBackup(checkpoint_dir, start, config.train.checkpoint_every_steps, config.to_dict())
     callbacks.append(backup)
     if chief:
         callbacks += [keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
@@ -111,10 +118,9 @@ def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: Ep
     return callbacks
 
 
-def train_run(config: Config, run_dir: Path, resume: bool = False, overwrite: bool = False, verbose="auto",
-              stop_request=None) -> dict:
-    """Train ``config`` into ``run_dir`` (resuming from its checkpoints when ``resume``; replacing the
-    folder when ``overwrite``, once data and model have been built); return the metrics. When the
+def train_run(config: Config, run_dir: Path, resume: bool = False, verbose="auto", stop_request=None) -> dict:
+    """Train ``config`` into ``run_dir`` (resuming from its checkpoints when ``resume``); return the
+    metrics. The train CLI's ``--overwrite`` trains into a sibling folder and swaps it in (train.py). When the
     ``threading.Event`` ``stop_request`` is set, training stops at the next step with a backup there and
     raises :class:`TrainingInterrupted`."""
     run_dir = Path(run_dir)
@@ -132,8 +138,8 @@ def train_run(config: Config, run_dir: Path, resume: bool = False, overwrite: bo
         print(f"warning: {warning}", file=sys.stderr)
     keras.mixed_precision.set_global_policy(policy)
     try:
-        return _train(config, run_dir, strategy, jit, resume, overwrite, verbose, warnings + jit_warnings,
-                      chief, stop_request)
+        return _train(config, run_dir, strategy, jit, resume, verbose, warnings + jit_warnings, chief,
+                      stop_request)
     finally:
         keras.mixed_precision.set_global_policy("float32")  # the policy is process-wide
 
@@ -148,8 +154,7 @@ def fit_segments(start: Position, epochs: int) -> list[tuple[int, int, int]]:
     return [(start.epoch, start.epoch + 1, start.step), *rest]
 
 
-def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_warnings, chief,
-           stop_request) -> dict:
+def _train(config, run_dir, strategy, jit, resume, verbose, startup_warnings, chief, stop_request) -> dict:
     replicas = strategy.num_replicas_in_sync
     keras.utils.set_random_seed(config.train.seed)
     data = make_datasets(config, replicas)
@@ -160,15 +165,14 @@ def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_w
     if resume:
         start = check_checkpoint(model, run_dir / "checkpoints", steps)
     epochs_done = start.epoch
-    if epochs_done >= config.train.epochs and (run_dir / "model.keras").exists():
+    finished = epochs_done >= config.train.epochs and not start.step
+    if finished and (has_final_artefacts(run_dir) or not chief):
         raise UserError(f"run {run_dir} has finished all {epochs_done} epochs; raise the count to continue, "
                         f"e.g. --resume --epochs {epochs_done + 10}")
     if start.step and epochs_done >= config.train.epochs:
         raise UserError(f"run {run_dir} stopped in epoch {epochs_done + 1}; resume with at least "
                         f"--epochs {epochs_done + 1}")
-    if overwrite and run_dir.exists():  # every check has passed: now the old run may go
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    mark(run_dir)
     (run_dir / "eval.json").unlink(missing_ok=True)  # an evaluation of earlier weights is stale now
     dump_config(config, run_dir / "config.yaml")  # after the checks: a refused resume changes nothing
     run_log = RunLog(run_dir / "train.log")
@@ -176,7 +180,8 @@ def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_w
     for warning in startup_warnings:
         run_log.write(f"WARNING {warning}")
     run_log.write(f"{'resume at ' + start.describe() if resume else 'start'}: "
-                  f"{config.model.name} on {config.data.source}, {config.train.epochs} epochs")
+                  f"{config.model.name} on {config.data.source}, {config.train.epochs} epochs"
+                  + ("; all trained, writing the missing final artefacts" if finished else ""))
     # A non-chief worker checkpoints into a folder of its own, removed when it stops (module docstring).
     checkpoint_dir = run_dir / "checkpoints" if chief else Path(tempfile.mkdtemp(prefix="vae_gan_tf_worker_"))
     if not chief:
@@ -186,7 +191,7 @@ def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_w
     callbacks = make_callbacks(model, config, run_dir, resume, timer, run_log, start, checkpoint_dir, chief,
                                stop_request)
     try:
-        for initial_epoch, epochs, first_step in fit_segments(start, config.train.epochs):
+        for initial_epoch, epochs, first_step in ([] if finished else fit_segments(start, config.train.epochs)):
             if (initial_epoch, first_step) != (0, 0):  # continue the data stream where the run left it
                 data.train = train_stream(config, data.train_images, steps, initial_epoch, replicas,
                                           first_step, data.train_side)
@@ -227,10 +232,13 @@ def save_sequence_reconstructions(model, data, path: Path, count: int = 16) -> N
 
 def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, run_log: RunLog) -> dict:
     """Write model.keras, saved_model/, reconstructions.png (encoders), curves.png and metrics.json."""
-    model.save(run_dir / "model.keras")
-    export_saved_model(model, run_dir / "saved_model", pixel_range(config))
+    with atomic(run_dir / "model.keras") as path:
+        model.save(path)
+    with atomic(run_dir / "saved_model") as path:
+        export_saved_model(model, path, pixel_range(config))
     if config.data.source in SEQUENCE_SOURCES:
-        save_sequence_reconstructions(model, data, run_dir / "reconstructions.png")
+        with atomic(run_dir / "reconstructions.png") as path:
+            save_sequence_reconstructions(model, data, path)
     elif hasattr(model, "encode"):
         held_out = data.validation_images if data.validation_images is not None else data.train_images
         originals = held_out[:32]
@@ -239,9 +247,11 @@ def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, ru
         code = model.encode(originals, *given)
         reconstructions = keras.ops.convert_to_numpy(
             model.decode(code[0] if isinstance(code, (list, tuple)) else code, *given))
-        save_reconstructions(originals, reconstructions, run_dir / "reconstructions.png", pixel_range(config))
+        with atomic(run_dir / "reconstructions.png") as path:
+            save_reconstructions(originals, reconstructions, path, pixel_range(config))
     history = read_history(run_dir / "history.csv")
-    save_curves(history, run_dir / "curves.png")
+    with atomic(run_dir / "curves.png") as path:
+        save_curves(history, path)
     metrics = {
         "model": config.model.name,
         "data": config.data.source,
@@ -253,5 +263,6 @@ def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, ru
         "train_images_per_s": timer.images_per_second(images_per_step(config)),
         "warnings": run_log.warnings,
     }
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    with atomic(run_dir / "metrics.json") as path:
+        path.write_text(json.dumps(metrics, indent=2))
     return metrics

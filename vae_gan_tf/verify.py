@@ -9,10 +9,11 @@ p(z|x) are exact), or quadrature. The exit code is 0 only when every row passes.
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import dataclass
 
+from vae_gan_tf.cli import add_version, check_seed
 from vae_gan_tf.errors import run_cli
+from vae_gan_tf.quiet import import_tensorflow
 
 
 @dataclass
@@ -45,8 +46,8 @@ class Row:
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m vae_gan_tf.verify", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller samples and shorter training (for tests)")
-    parser.add_argument("--seed", type=int, default=0)
-    return parser
+    parser.add_argument("--seed", type=int, default=0, help="seed of the checks, 0 or more (default: %(default)s)")
+    return add_version(parser)
 
 
 # ---------------------------------------------------------------- each function of losses.py vs its formula
@@ -335,7 +336,8 @@ def collect_rows(quick: bool = False, seed: int = 0) -> list[Row]:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    check_seed(args.seed)
+    import_tensorflow()
     rows = collect_rows(args.quick, args.seed)
     print(format_table(rows))
     failed = [r for r in rows if not r.passed]

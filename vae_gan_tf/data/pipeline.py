@@ -9,6 +9,7 @@ models, the per-step mask of variable-length sequences for the sequence VAE (:fu
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Optional
 
@@ -198,6 +199,10 @@ def make_datasets(config: Config, replicas: int = 1) -> DataBundle:
     val_side = side[val_idx] if side is not None and len(val_idx) else None
     steps = len(train_idx) // batch
     if t.steps_per_epoch is not None:
+        if t.steps_per_epoch > steps:  # a cap, not a target: say that it did not apply
+            print(f"warning: train.steps_per_epoch={t.steps_per_epoch} is more than one pass over the "
+                  f"{len(train_idx)} training images ({steps} steps of {batch}); an epoch is {steps} steps",
+                  file=sys.stderr)
         steps = min(steps, t.steps_per_epoch)
     # Keras 3.15's EpochIterator runs whole executions of steps_per_execution steps on an endless stream, so
     # an epoch trains that many steps rounded up; say so, or a resume skips too few batches.

@@ -84,7 +84,8 @@ def _only_train(source: str, split: str) -> None:
 
 
 def _to_unit_nhwc(images: np.ndarray, what: str) -> np.ndarray:
-    """uint8 [0, 255] or float [0, 1] images, NHW or NHWC, as float32 NHWC in [0, 1]."""
+    """uint8 [0, 255], float [0, 1] or whole-number float [0, 255] images, NHW or NHWC, as float32 NHWC in
+    [0, 1]; anything else (strings, fractional values above 1) is a UserError."""
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[..., None]
@@ -95,12 +96,18 @@ def _to_unit_nhwc(images: np.ndarray, what: str) -> np.ndarray:
         images = images[..., :3]
     if images.dtype == np.uint8:
         return images.astype(np.float32) / 255.0
+    if images.dtype.kind not in "biuf":
+        raise UserError(f"{what}: images are of type {images.dtype}, not numbers; store uint8 0..255 or floats "
+                        "in [0, 1]")
     images = images.astype(np.float32)
     if not np.isfinite(images).all():
         raise UserError(f"{what}: images contain NaN or infinite values")
     low, high = float(images.min()), float(images.max())
     if low < 0 or high > 255:
         raise UserError(f"{what}: pixel values span [{low}, {high}]; expected uint8 0..255 or floats in [0, 1]")
+    if high > 1.0 and not np.array_equal(images, np.round(images)):  # 0..255 stored as floats is unambiguous
+        raise UserError(f"{what}: float pixel values span [{low}, {high}], neither [0, 1] nor whole numbers "
+                        "0..255; divide them by their maximum or store uint8")
     return images / 255.0 if high > 1.0 else images
 
 
