@@ -135,3 +135,16 @@ def test_two_dimensional_runs_warn_when_modes_stay_lost(tmp_path):
     assert run_log.warnings[0].startswith("epoch 5: 2/8 modes captured") and "all were at epoch 2" in run_log.warnings[0]
     assert run_log.warnings[1].startswith("mode collapse: the last 3 epochs captured 2, 2, 2 of 8 modes")
     assert "WARNING mode collapse" in (tmp_path / "train.log").read_text()
+
+
+def test_packed_gan_exports_one_logit_per_pack(tmp_path):
+    from vae_gan_tf.export import export_saved_model
+    from vae_gan_tf.models.registry import build_model
+
+    model = build_model(load_config(None, [*TOY_GAN, "model.pack=2", "model.spectral_norm=true"]), (2,))
+    loaded = tf.saved_model.load(str(export_saved_model(model, tmp_path / "saved_model")))
+    x = tf.constant(np.random.default_rng(4).standard_normal((6, 2)), tf.float32)
+    logits = loaded.discriminate(x)
+    logits = logits if isinstance(logits, tf.Tensor) else next(iter(logits.values()))
+    np.testing.assert_allclose(logits.numpy(), model.score(x, None, False).numpy(), rtol=1e-6)
+    assert logits.shape == (3, 1)

@@ -85,11 +85,12 @@ def prior_endpoints(model) -> dict:
 
 
 def adversarial_endpoints(model: GAN) -> dict:
-    """sample, generate (from the moving-average generator when there is one) and discriminate(x) -> logits."""
+    """sample, generate (from the moving-average generator when there is one) and discriminate(x) -> logits:
+    one per image, or with PacGAN packing one per pack of ``model.pack`` consecutive images."""
     x_spec = tf.TensorSpec((None, *model.image_shape), tf.float32, name="x")
 
     def discriminate(x):
-        return model.discriminator(x, training=False)
+        return model.score(x, None, False)
 
     return {**prior_endpoints(model), "discriminate": (discriminate, [x_spec])}
 
