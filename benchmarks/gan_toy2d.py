@@ -46,9 +46,8 @@ PUBLISHED = {
 # batch, networks and optimizer unless it names them: the rows differ in the one thing they test.
 NO_STABILIZERS = ["model.pack=1", "model.spectral_norm=false", "model.r1_weight=0.0"]
 ROWS = {
-    "recipe": ("configs/gan_{data}.yaml", []),
+    "recipe": ("configs/gan_{data}.yaml", []),  # the non-saturating loss, G's moving average, no stabilizer
     "minimax": ("configs/gan_{data}.yaml", ["model.loss=minimax", *NO_STABILIZERS]),
-    "nonsaturating": ("configs/gan_{data}.yaml", ["model.loss=nonsaturating", *NO_STABILIZERS]),
     "least_squares": ("configs/gan_{data}.yaml", ["model.loss=least_squares", *NO_STABILIZERS]),
     "hinge": ("configs/gan_{data}.yaml", ["model.loss=hinge", *NO_STABILIZERS]),
     "nonsaturating_no_ema": ("configs/gan_{data}.yaml", ["model.loss=nonsaturating", *NO_STABILIZERS,
@@ -88,8 +87,8 @@ def train_and_score(row: str, dataset: str, seed: int, eval_every: int) -> dict:
     from vae_gan_tf.models.registry import build_model, compile_model
 
     config_file, overrides = ROWS[row]
-    recipe = load_config(config_file.format(data=dataset), [f"train.seed={seed}"])
-    steps = recipe.train.epochs * recipe.train.steps_per_epoch
+    recipe = load_config(config_file.format(data=dataset), [*overrides, f"train.seed={seed}"])
+    steps = recipe.train.epochs * make_datasets(recipe).steps_per_epoch  # what `train` runs for this config
     config = load_config(config_file.format(data=dataset), [
         *overrides, f"train.seed={seed}", f"train.epochs={steps // eval_every}", f"train.steps_per_epoch={eval_every}"])
     keras.utils.set_random_seed(seed)

@@ -363,7 +363,7 @@ def test_toy_run_logs_mode_coverage_every_epoch(tmp_path):
 
     run = tmp_path / "ring"
     result = run_module("vae_gan_tf.train", "--config", "configs/gan_ring8.yaml", "--out", str(run), "--epochs", "2",
-                        "--steps-per-epoch", "3", "--set", "model.generator_units=[16]",
+                        "--steps-per-epoch", "3", "--set", "train.steps_per_execution=1", "--set", "model.generator_units=[16]",
                         "--set", "model.discriminator_units=[16]")
     assert result.returncode == 0, result.stderr[-3000:]
     header = (run / "history.csv").read_text().splitlines()[0].split(",")
