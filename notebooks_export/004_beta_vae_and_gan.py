@@ -155,7 +155,7 @@ if QUICK:
     gan_train = ["train.epochs=2", "train.steps_per_epoch=3", "train.batch_size=64"]
     wgan_train = gan_train
 else:
-    gan_train = []  # the recipe: 10 x 2,000 steps
+    gan_train = []  # the recipe: 50 passes of 400 steps
     wgan_train = ["train.epochs=10", "train.steps_per_epoch=100"]  # 1,000 G steps, 5,000 critic steps
 ring_config = load_config(CONFIGS / "gan_ring8.yaml", gan_train)
 ring8 = make_datasets(ring_config)
