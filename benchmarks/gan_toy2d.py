@@ -57,7 +57,10 @@ ROWS = {
     "spectral_norm": ("configs/gan_{data}.yaml", [*NO_STABILIZERS, "model.spectral_norm=true"]),
     "r1": ("configs/gan_{data}.yaml", [*NO_STABILIZERS, "model.r1_weight=1.0"]),
     "wgan_gp": ("configs/wgan_gp_{data}.yaml", []),
+    # Gulrajani et al.'s image setting, λ = 10, where their toy script uses 0.1 (issue 11, part 3).
+    "wgan_gp_lambda10": ("configs/wgan_gp_{data}.yaml", ["model.gp_weight=10.0"]),
 }
+ALWAYS_PLOTTED = ("wgan_gp", "wgan_gp_lambda10")  # beside the best and the worst row
 
 
 def parse_args(argv=None):
@@ -161,7 +164,7 @@ def table(summary: list[dict]) -> str:
 
 def plot_curves(runs: list[dict], summary: list[dict], path: Path) -> None:
     """Modes and % high quality against steps, every seed, for the best and the worst row of each mixture
-    (ranked by mean modes, then mean high quality)."""
+    (ranked by mean modes, then mean high quality), and for the WGAN-GP rows."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -172,13 +175,16 @@ def plot_curves(runs: list[dict], summary: list[dict], path: Path) -> None:
     for column, dataset in enumerate(datasets):
         ranked = sorted((s for s in summary if s["dataset"] == dataset),
                         key=lambda s: (s["modes"], s["high_quality_percent"] or 0.0))
-        for row, colour in ((ranked[-1]["row"], "tab:green"), (ranked[0]["row"], "tab:red")):
+        chosen = [(ranked[-1]["row"], "tab:green"), (ranked[0]["row"], "tab:red")]
+        chosen += [(row, colour) for row, colour in zip(ALWAYS_PLOTTED, ("tab:blue", "tab:purple"))
+                   if row not in dict(chosen) and any(s["row"] == row for s in ranked)]
+        for row, colour in chosen:
             for run in (r for r in runs if r["row"] == row and r["dataset"] == dataset):
                 steps, modes, hq = zip(*run["curve"])
                 label = f"{row}" if run["seed"] == 0 else None
                 axes[0, column].plot(steps, modes, color=colour, alpha=0.7, label=label)
                 axes[1, column].plot(steps, hq, color=colour, alpha=0.7, label=label)
-        axes[0, column].set_title(f"{dataset}: best (green) and worst (red) row, every seed")
+        axes[0, column].set_title(f"{dataset}: best (green), worst (red) and WGAN-GP rows, every seed", fontsize=9)
         axes[0, column].set_ylabel("modes captured")
         axes[1, column].set_ylabel("% high-quality samples")
         axes[1, column].set_xlabel("generator steps")
