@@ -74,6 +74,7 @@ def parse_args(argv=None):
     parser.add_argument("--runs", type=Path, default=RESULTS / "gan_toy2d_runs.jsonl")
     parser.add_argument("--json", type=Path, default=RESULTS / "gan_toy2d.json")
     parser.add_argument("--plot", type=Path, default=RESULTS / "gan_toy2d_curves.png")
+    parser.add_argument("--table", type=Path, default=RESULTS / "gan_toy2d.md", help="the summary as Markdown")
     parser.add_argument("--summary-only", action="store_true", help="rebuild the summary from --runs only")
     return parser.parse_args(argv)
 
@@ -152,14 +153,22 @@ def fmt(value, se, digits=1):
 def table(summary: list[dict]) -> str:
     lines = ["| data | row | seeds | steps | modes | % high quality | reverse KL | CPU s per run |",
              "|---|---|---|---|---|---|---|---|"]
+    for dataset in sorted({s["dataset"] for s in summary}, reverse=True):
+        lines += table_rows([s for s in summary if s["dataset"] == dataset], dataset)
+    return "\n".join(lines)
+
+
+def table_rows(summary: list[dict], dataset: str) -> list[str]:
+    lines = []
     for s in summary:
         lines.append(f"| {s['dataset']} | {s['row']} | {s['seeds']} | {s['steps']} | {fmt(s['modes'], s['modes_se'])} "
                      f"| {fmt(s['high_quality_percent'], s['high_quality_percent_se'])} "
                      f"| {fmt(s['reverse_kl'], s['reverse_kl_se'], 3)} | {fmt(s['cpu_seconds'], s['cpu_seconds_se'], 0)} |")
     for name, numbers in PUBLISHED.items():
-        for dataset, (modes, hq) in numbers.items():
-            lines.append(f"| {dataset} | {name} | 10 | 400k | {modes} | {hq} | | |")
-    return "\n".join(lines)
+        modes, hq = numbers[dataset]
+        steps = "400k" if name.startswith(("GAN", "PacGAN")) else "–"
+        lines.append(f"| {dataset} | published: {name} | 10 | {steps} | {modes} | {hq} | | |")
+    return lines
 
 
 def plot_curves(runs: list[dict], summary: list[dict], path: Path) -> None:
@@ -224,6 +233,8 @@ def main(argv=None):
                "summary": summary, "published": PUBLISHED, "runs_file": args.runs.name}
     args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(table(summary))
+    args.table.write_text("Written by `python benchmarks/gan_toy2d.py` from every run in "
+                          f"`{args.runs.name}`; mean ± standard error over seeds.\n\n{table(summary)}\n")
     if summary:
         plot_curves(done, summary, args.plot)
     return 0
