@@ -29,7 +29,9 @@ FAMILIES = {
     "gan": ["data.source=digits", "data.scale=symmetric", "model.name=gan", "model.generator_units=[32]",
             "model.discriminator_units=[32]", "model.latent_dim=4", "model.d_steps=2", "model.ema_decay=0.9",
             "train.batch_size=32", "train.sample_count=16",
-            "train.strategy=mirrored", "train.logical_cpus=2", "train.steps_per_execution=2"],
+            "train.strategy=mirrored", "train.logical_cpus=2", "train.steps_per_execution=2",
+            # The stabilizers too: spectral norm's u vectors must come back bit for bit.
+            "model.pack=2", "model.spectral_norm=true", "model.r1_weight=1.0"],
 }
 OPTIMIZERS = {"vae": {"optimizer"}, "gan": {"d_optimizer", "g_optimizer"}}  # groups of the backup file
 # Weights and optimizer states must be bit-identical; the logged epoch means are compared within a few float32

@@ -13,7 +13,8 @@ from vae_gan_tf.training import train_run
 FAMILIES = {
     "vae": ["model.conv_filters=[8]", "model.latent_dim=4"],
     "dcgan": ["model.name=gan", "data.scale=symmetric", "model.architecture=dcgan", "model.generator_filters=[16, 8]",
-              "model.discriminator_filters=[8, 16]", "model.latent_dim=8"],
+              "model.discriminator_filters=[8, 16]", "model.latent_dim=8",
+              "model.pack=2", "model.spectral_norm=true", "model.r1_weight=1.0"],  # the stabilizers' dtypes too
     "wgan_gp": ["model.name=wgan", "data.scale=symmetric", "model.generator_units=[32]",
                 "model.discriminator_units=[32]", "model.latent_dim=4", "model.d_steps=2"],
     "vaegan": ["model.name=vaegan", "model.conv_filters=[8]", "model.discriminator_filters=[8]", "model.latent_dim=4"],

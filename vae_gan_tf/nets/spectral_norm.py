@@ -81,5 +81,6 @@ def spectral_layers(model: keras.Model) -> list[SpectralNormalization]:
 
 
 def maybe_spectral(layer: layers.Layer, enabled: bool) -> layers.Layer:
-    """``layer`` wrapped in SpectralNormalization when ``enabled``."""
-    return SpectralNormalization(layer, name=f"sn_{layer.name}") if enabled else layer
+    """``layer`` wrapped in SpectralNormalization when ``enabled``, with the layer's dtype policy (a float32
+    logit layer stays float32 under mixed precision)."""
+    return SpectralNormalization(layer, name=f"sn_{layer.name}", dtype=layer.dtype_policy) if enabled else layer
