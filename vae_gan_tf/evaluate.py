@@ -18,10 +18,13 @@ from vae_gan_tf.errors import UserError, run_cli
 from vae_gan_tf.exported import load_saved_model, prior_samples, read_export_info
 
 ALL_METRICS = ("fid", "kid", "is", "pr", "classes", "modes", "nll")
+FEATURES = ("classifier", "inception", "fid_inception")
 EXTRACTOR_NOTES = {
     "classifier": "small CNN trained by vae_gan_tf on {source}: FID/KID/IS on its features are NOT comparable "
                   "with Inception-based values or published numbers",
     "inception": "InceptionV3 (ImageNet) pool features / class probabilities, images resized to 299x299",
+    "fid_inception": "the 2015 TF Inception graph's pool_3 features as TTUR's fid.py computes them (the FID "
+                     "standard): comparable with published FID at the same n and real set",
     "identity": "the 2-D points themselves",
 }
 
@@ -33,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--metrics", help=f"comma-separated subset of {','.join(ALL_METRICS)} "
                                           "(default: all that apply to the run)")
     parser.add_argument("--n", type=int, default=10000, help="real and generated samples (default 10000)")
-    parser.add_argument("--features", choices=("classifier", "inception"), default="classifier")
+    parser.add_argument("--features", choices=FEATURES, default="classifier")
+    parser.add_argument("--data", metavar="SOURCE", help="real images (and the classifier) from this data "
+                        "source instead of the run's own (same image shape)")
     parser.add_argument("--k", type=int, default=1000, help="importance samples for the nll metric (up to 5000)")
     parser.add_argument("--nll-images", type=int, default=1000, help="held-out images for the nll metric")
     parser.add_argument("--seed", type=int, default=0)
@@ -61,6 +66,41 @@ def real_samples(config, n: int, seed: int):
     images = prepare_images(arrays, config)
     order = np.random.default_rng(seed).permutation(len(images))[:n]
     return images[order], (arrays.labels[order] if arrays.labels is not None else None)
+
+
+def with_source(config, source: str | None):
+    """``config`` with its data source replaced (None keeps it): the real set of an evaluation."""
+    import dataclasses
+
+    if source is None or source == config.data.source:
+        return config
+    return dataclasses.replace(config, data=dataclasses.replace(config.data, source=source))
+
+
+def features_identity(kind: str, source: str) -> str:
+    """What the features were computed with, as recorded in eval.json: the classifier file's SHA-1,
+    the FID weights' SHA-1, or the Keras InceptionV3 ImageNet weights."""
+    import hashlib
+
+    if kind == "classifier":
+        from vae_gan_tf.features import classifier_path
+
+        path = classifier_path(source)
+        digest = hashlib.sha1(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+        return f"classifier:{source}:{digest}"
+    if kind == "fid_inception":
+        from vae_gan_tf.fid_inception import WEIGHTS_SHA1
+
+        return f"fid_inception:{WEIGHTS_SHA1}"
+    return {"inception": "keras.applications.InceptionV3:imagenet", "identity": "identity"}[kind]
+
+
+def evaluation_basis(kind: str, source: str, n: int, seed: int, shape) -> dict:
+    """The features and the real images an evaluation was computed on: two evaluations are comparable,
+    and an eval.json reusable, only when these are equal."""
+    return {"features": kind, "features_id": features_identity(kind, source), "real_data": source,
+            "real_split": "train", "real_n": int(n), "real_seed": int(seed),
+            "real_shape": [int(d) for d in shape]}
 
 
 def generated_samples(run_dir: Path, n: int, seed: int, progress=None):
@@ -98,8 +138,10 @@ def class_coverage(probabilities) -> dict:
 
 
 def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classifier", k: int = 1000,
-                 nll_images: int = 1000, seed: int = 0, verbose: bool = True) -> dict:
-    """Compute ``metrics`` for the run in ``run_dir``, write ``RUN/eval.json`` and return its content."""
+                 nll_images: int = 1000, seed: int = 0, verbose: bool = True,
+                 data: str | None = None) -> dict:
+    """Compute ``metrics`` for the run in ``run_dir``, write ``RUN/eval.json`` and return its content.
+    ``data`` is the source of the real images and of the classifier (default: the run's source)."""
     import keras
     import numpy as np
 
@@ -120,7 +162,13 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         raise UserError(f"{run_dir} models sequences ({config.data.source}); evaluate measures images and 2-D "
                         "points: look at its reconstructions.png and samples/ instead")
     toy = config.data.source in TOY_SOURCES
-    real, _ = real_samples(config, n, seed)
+    source = data or config.data.source
+    info = read_export_info(run_dir / "saved_model")
+    real, _ = real_samples(with_source(config, source), n, seed)
+    if tuple(real.shape[1:]) != tuple(info["image_shape"]):
+        raise UserError(f"{run_dir} makes samples of shape {tuple(info['image_shape'])} but the real "
+                        f"images of {source} have shape {tuple(real.shape[1:])}; compare runs of one image "
+                        "shape, or give --data a source of that shape")
     n = len(real)
     progress = keras.utils.Progbar(n, unit_name="sample", verbose=1 if verbose else 0)
     fake, info = generated_samples(run_dir, n, seed, progress)
@@ -136,7 +184,7 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
     else:
         from vae_gan_tf.features import make_extractor
 
-        extractor = make_extractor(features, config.data.source)
+        extractor = make_extractor(features, source)
         kind = extractor.name
         progress = keras.utils.Progbar(2 * n, unit_name="image", verbose=1 if verbose else 0)
         real_f, _ = extractor(real, progress)
@@ -166,7 +214,9 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         results.update(likelihood_metrics(run_dir, config, k, nll_images, verbose))
     report = {
         "run": str(run_dir), "family": info["family"], "data": config.data.source, "n": n,
-        "features": kind, "metrics_requested": chosen, "features_note": EXTRACTOR_NOTES[kind].format(source=config.data.source),
+        "basis": evaluation_basis(kind, source, n, seed, real.shape[1:]),
+        "features": kind, "metrics_requested": chosen,
+        "features_note": EXTRACTOR_NOTES[kind].format(source=source),
         "metrics": {key: (float(v) if isinstance(v, (float, np.floating)) else v) for key, v in results.items()},
         "seconds": round(time.perf_counter() - start, 1),
     }
@@ -196,8 +246,10 @@ def likelihood_metrics(run_dir: Path, config, k: int, nll_images: int, verbose: 
 
 
 def format_report(report: dict) -> str:
+    basis = report["basis"]
     lines = [f"{report['run']}  ({report['family']} on {report['data']}, n={report['n']})",
-             f"features: {report['features']}: {report['features_note']}", ""]
+             f"features: {report['features']}: {report['features_note']}",
+             f"real images: {basis['real_n']} of {basis['real_data']} ({basis['real_split']} split)", ""]
     width = max(len(k) for k in report["metrics"]) if report["metrics"] else 6
     lines += [f"  {key.ljust(width)}  {value:.6g}" if isinstance(value, float) else f"  {key.ljust(width)}  {value}"
               for key, value in report["metrics"].items()]
@@ -234,7 +286,8 @@ def main(argv=None) -> int:
         if value < low:
             raise UserError(f"{flag} must be at least {low}, got {value}")
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
-    report = evaluate_run(Path(args.run), metrics, args.n, args.features, args.k, args.nll_images, args.seed)
+    report = evaluate_run(Path(args.run), metrics, args.n, args.features, args.k, args.nll_images, args.seed,
+                          data=args.data)
     print(format_report(report))
     print(f"wrote {Path(args.run) / 'eval.json'}")
     return 0
