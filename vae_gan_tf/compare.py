@@ -177,7 +177,7 @@ def check_runs(run_dirs, data: str | None, n: int, features: str) -> dict:
 
 def collect_run(run_dir: Path, images_dir: Path, name: str, n: int, features: str, basis: dict) -> dict:
     from vae_gan_tf.config import load_config
-    from vae_gan_tf.evaluate import evaluate_run
+    from vae_gan_tf.evaluate import evaluate_run, with_source
     from vae_gan_tf.plotting import read_history
 
     config = load_config(run_dir / "config.yaml")
@@ -186,7 +186,8 @@ def collect_run(run_dir: Path, images_dir: Path, name: str, n: int, features: st
     if evaluation is None or evaluation.get("basis") != basis or "fid" not in evaluation["metrics"]:
         # made on other features, other real images or another n (or before bases were recorded)
         evaluation = evaluate_run(run_dir, n=n, features=features, verbose=False, data=basis["real_data"])
-    pictures = run_pictures(run_dir, config, images_dir, name)
+    # sharpness, reconstructions and the latent view use the comparison's real set too
+    pictures = run_pictures(run_dir, with_source(config, basis["real_data"]), images_dir, name)
     history = read_history(run_dir / "history.csv")
     row = {"family": evaluation["family"], "data": config.data.source, "trainable parameters": metrics["parameters"],
            "epochs": metrics["epochs_completed"], "train seconds (last session)": metrics["train_seconds_this_session"],
