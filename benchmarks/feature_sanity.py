@@ -100,7 +100,7 @@ def markdown(result: dict) -> str:
         if "unavailable" in entry:
             lines += [f"## {kind}: not measured", "", entry["unavailable"], ""]
             continue
-        lines += [f"## {kind} (n = {entry['n']}, {entry['seconds']:.0f} s)", "",
+        lines += [f"## {kind} (n = {entry['n']} per set)", "",
                   "| images | FID | KID | precision | recall |", "|---|---|---|---|---|"]
         lines += [row.format(name, **s) for name, s in entry["sets"].items()]
         lines += ["", "Rises with every level: " + ", ".join(
@@ -124,7 +124,9 @@ def main(argv=None):
     parser.add_argument("--vae-run", type=Path, help="a VAE run: its reconstructions of the held-out images")
     parser.add_argument("--runs", type=Path, nargs="*", default=[], help="runs to rank on every extractor")
     parser.add_argument("--classifier-epochs", type=int, default=10)
-    parser.add_argument("--previous", type=Path, help="an earlier result JSON whose other extractors to keep")
+    parser.add_argument("--runs-only", action="store_true", help="rank --runs, skip the degradations")
+    parser.add_argument("--previous", type=Path, nargs="*", default=[],
+                        help="earlier result JSONs to merge (their extractors, sets and runs are kept)")
     parser.add_argument("--out", default="benchmarks/results/feature_sanity")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -138,8 +140,9 @@ def main(argv=None):
     held, held_labels = test.images[held_order], test.labels[held_order]
     result = {"data": args.data, "reference": "training split, seed-0 permutation",
               "held_out": "test split, seed-1 permutation", "levels": LEVELS, "extractors": {}}
-    if args.previous:
-        result["extractors"].update(json.loads(args.previous.read_text())["extractors"])
+    for previous in args.previous:  # earlier measurements of other extractors, or of the same one's sets
+        for kind, entry in json.loads(previous.read_text())["extractors"].items():
+            result["extractors"].setdefault(kind, {}).update(entry)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     for kind in args.extractors.split(","):
@@ -152,10 +155,11 @@ def main(argv=None):
         start = time.perf_counter()
         real_f, _ = extractor(reference[:n])
         entry = {"n": n, "sets": {}}
-        for name, images in degraded_sets(held, held_labels, n, args.vae_run).items():
+        sets = {} if args.runs_only else degraded_sets(held, held_labels, n, args.vae_run)
+        for name, images in sets.items():
             entry["sets"][name] = scores(real_f, extractor(images)[0])
             print(kind, name, {k: round(v, 4) for k, v in entry["sets"][name].items()}, flush=True)
-        entry["monotone"] = monotone(entry["sets"])
+        entry["monotone"] = monotone(entry["sets"]) if sets else {}
         entry["runs"] = {}
         for run_dir in args.runs:
             samples, _ = generated_samples(run_dir, n, seed=0)
@@ -163,7 +167,8 @@ def main(argv=None):
             print(kind, run_dir.name, entry["runs"][run_dir.name], flush=True)
         entry["ranking_fid"] = sorted(entry["runs"], key=lambda r: entry["runs"][r]["fid"])
         entry["seconds"] = time.perf_counter() - start
-        result["extractors"][kind] = entry
+        kept = result["extractors"].get(kind, {})
+        result["extractors"][kind] = {**kept, **{k: v for k, v in entry.items() if v or k not in kept}}
         out.with_suffix(".json").write_text(json.dumps(result, indent=2))  # partial results survive
     rankings = {k: tuple(e["ranking_fid"]) for k, e in result["extractors"].items() if e.get("ranking_fid")}
     if len(rankings) > 1:
