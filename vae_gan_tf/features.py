@@ -97,10 +97,9 @@ class FidInceptionExtractor(FeatureExtractor):
     name = "fid_inception"
 
     def __init__(self, batch_size: int = 25):
-        from vae_gan_tf.fid_inception import INPUT_SIZE, WEIGHTS_SHA1, load_fid_inception
+        from vae_gan_tf.fid_inception import INPUT_SIZE, load_fid_inception
 
         super().__init__(load_fid_inception(), (INPUT_SIZE, INPUT_SIZE, 3), batch_size)
-        self.identity = f"fid_inception:{WEIGHTS_SHA1}"
 
     def prepare(self, images):
         from vae_gan_tf.fid_inception import fid_inception_input
