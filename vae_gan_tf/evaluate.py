@@ -1,9 +1,11 @@
-"""python -m vae_gan_tf.evaluate RUN [--metrics fid,kid,is,pr,classes,modes,nll] [--n 10000] [--features classifier|inception]
+"""python -m vae_gan_tf.evaluate RUN [--metrics fid,kid,is,pr,classes,modes,nll] [--n 10000]
+    [--features classifier|inception|fid_inception] [--data SOURCE]
 python -m vae_gan_tf.evaluate --train-classifier SOURCE
 
-Real images come from the run's data source. Generated ones come from the run's SavedModel, and
-``nll`` also reads ``model.keras``. The results are written to ``RUN/eval.json`` and printed as a
-table. Every number names the feature extractor that produced it.
+Real images come from the run's data source (or ``--data``). Generated ones come from the run's
+SavedModel, and ``nll`` also reads ``model.keras``. The results are written to ``RUN/eval.json`` and
+printed as a table. Every number names the feature extractor that produced it, and ``basis`` in
+eval.json records the extractor and the real images (docs/evaluation_features.md).
 """
 
 from __future__ import annotations

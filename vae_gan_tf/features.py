@@ -1,7 +1,8 @@
-"""Feature extractors for the sample-quality metrics: 2048-d InceptionV3 pool features with ImageNet
-class probabilities (the FID / IS standard), or a small CNN classifier trained by this package.
+"""Feature extractors for the sample-quality metrics: the 2015 TF Inception graph's pool_3 features
+(the FID standard, :mod:`vae_gan_tf.fid_inception`), Keras InceptionV3 pool features with ImageNet class
+probabilities, or a small CNN classifier trained by this package.
 
-The two give numbers on different scales. FID from the classifier is *not* comparable with Inception
+They give numbers on different scales. FID from the classifier is *not* comparable with Inception
 FID or with published values, and every report says which extractor produced a number.
 """
 
