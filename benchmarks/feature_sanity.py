@@ -145,7 +145,7 @@ def main(argv=None):
             result["extractors"].setdefault(kind, {}).update(entry)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for kind in args.extractors.split(","):
+    for kind in [k for k in args.extractors.split(",") if k]:  # --extractors "" only merges --previous
         extractor, reason = make_extractor(kind, args.data, args.classifier_epochs)
         if extractor is None:
             result["extractors"][kind] = {"unavailable": reason}
