@@ -77,6 +77,12 @@ def monotone(table: dict) -> dict:
     return result
 
 
+def merge(extractors: dict, kind: str, entry: dict) -> None:
+    """Adds ``entry`` to ``extractors[kind]``; empty values (a --runs-only pass's sets) keep earlier ones."""
+    kept = extractors.setdefault(kind, {})
+    kept.update({k: v for k, v in entry.items() if v or k not in kept})
+
+
 def make_extractor(kind: str, data: str, epochs: int):
     from vae_gan_tf import features
     from vae_gan_tf.errors import UserError
@@ -100,12 +106,15 @@ def markdown(result: dict) -> str:
         if "unavailable" in entry:
             lines += [f"## {kind}: not measured", "", entry["unavailable"], ""]
             continue
-        lines += [f"## {kind} (n = {entry['n']} per set)", "",
-                  "| images | FID | KID | precision | recall |", "|---|---|---|---|---|"]
-        lines += [row.format(name, **s) for name, s in entry["sets"].items()]
-        lines += ["", "Rises with every level: " + ", ".join(
-            f"{family} FID {'yes' if m['fid'] else 'NO'} / KID {'yes' if m['kid'] else 'NO'}"
-            for family, m in entry["monotone"].items()), ""]
+        lines += [f"## {kind} (n = {entry['n']} per set)", ""]
+        if entry["sets"]:
+            lines += ["| images | FID | KID | precision | recall |", "|---|---|---|---|---|"]
+            lines += [row.format(name, **s) for name, s in entry["sets"].items()]
+            lines += ["", "Rises with every level: " + ", ".join(
+                f"{family} FID {'yes' if m['fid'] else 'NO'} / KID {'yes' if m['kid'] else 'NO'}"
+                for family, m in entry["monotone"].items()), ""]
+        else:
+            lines += ["Degradations not measured in this result.", ""]
         if entry.get("runs"):
             lines += ["| run | FID | KID | precision | recall |", "|---|---|---|---|---|"]
             lines += [row.format(name, **s) for name, s in entry["runs"].items()]
@@ -142,7 +151,7 @@ def main(argv=None):
               "held_out": "test split, seed-1 permutation", "levels": LEVELS, "extractors": {}}
     for previous in args.previous:  # earlier measurements of other extractors, or of the same one's sets
         for kind, entry in json.loads(previous.read_text())["extractors"].items():
-            result["extractors"].setdefault(kind, {}).update(entry)
+            merge(result["extractors"], kind, entry)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     for kind in [k for k in args.extractors.split(",") if k]:  # --extractors "" only merges --previous
@@ -167,8 +176,7 @@ def main(argv=None):
             print(kind, run_dir.name, entry["runs"][run_dir.name], flush=True)
         entry["ranking_fid"] = sorted(entry["runs"], key=lambda r: entry["runs"][r]["fid"])
         entry["seconds"] = time.perf_counter() - start
-        kept = result["extractors"].get(kind, {})
-        result["extractors"][kind] = {**kept, **{k: v for k, v in entry.items() if v or k not in kept}}
+        merge(result["extractors"], kind, entry)
         out.with_suffix(".json").write_text(json.dumps(result, indent=2))  # partial results survive
     rankings = {k: tuple(e["ranking_fid"]) for k, e in result["extractors"].items() if e.get("ranking_fid")}
     if len(rankings) > 1:
