@@ -172,6 +172,10 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
                         f"images of {source} have shape {tuple(real.shape[1:])}; compare runs of one image "
                         "shape, or give --data a source of that shape")
     n = len(real)
+    if not toy:  # a missing classifier or FID weights fail before any sampling
+        from vae_gan_tf.features import make_extractor
+
+        extractor = make_extractor(features, source)
     progress = keras.utils.Progbar(n, unit_name="sample", verbose=1 if verbose else 0)
     fake, info = generated_samples(run_dir, n, seed, progress)
     chosen = list(metrics or default_metrics(info["family"], toy))
@@ -184,9 +188,6 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
     if toy:
         kind, real_f, fake_f, fake_p = "identity", real.astype(np.float64), fake.astype(np.float64), None
     else:
-        from vae_gan_tf.features import make_extractor
-
-        extractor = make_extractor(features, source)
         kind = extractor.name
         progress = keras.utils.Progbar(2 * n, unit_name="image", verbose=1 if verbose else 0)
         real_f, _ = extractor(real, progress)
