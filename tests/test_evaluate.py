@@ -117,3 +117,52 @@ def test_compare_refuses_a_folder_that_is_not_a_run(tmp_path):
 
     with pytest.raises(UserError, match="not a run folder"):
         main([str(tmp_path), "--out", str(tmp_path / "r")])
+
+
+def test_blur_of_two_pixels_costs_more_fid_than_half_a_pixel_on_the_default_features(digits_classifier):
+    from vae_gan_tf.data.sources import load_source
+    from vae_gan_tf.degradations import gaussian_blur
+    from vae_gan_tf.evaluate import build_parser
+    from vae_gan_tf.features import make_extractor
+    from vae_gan_tf.metrics.fid import fid_from_features
+
+    images = load_source("digits").images
+    extractor = make_extractor(build_parser().get_default("features"), "digits")
+    real, _ = extractor(images[:800])
+    fid = {sigma: fid_from_features(real, extractor(gaussian_blur(images[800:1600], sigma))[0])
+           for sigma in (0.0, 0.5, 2.0)}
+    assert fid[0.0] < fid[0.5] < fid[2.0]
+
+
+def test_compare_recomputes_a_foreign_eval_json_and_reuses_its_own(tiny_run, digits_classifier, tmp_path):
+    from vae_gan_tf.compare import main
+
+    eval_path = tiny_run / "eval.json"
+    foreign_basis = {"features": "classifier", "features_id": "classifier:digits:another-classifier",
+                     "real_data": "digits", "real_split": "train", "real_n": 200, "real_seed": 0,
+                     "real_shape": [8, 8, 1]}
+    eval_path.write_text(json.dumps({"run": str(tiny_run), "family": "VAE", "data": "digits", "n": 200,
+                                     "basis": foreign_basis, "features": "classifier",
+                                     "features_note": "other",
+                                     "metrics": {"fid": 4242.0, "fid_real_halves": 1.0}}))
+    assert main([str(tiny_run), "--out", str(tmp_path / "a"), "--n", "200"]) == 0
+    report = (tmp_path / "a" / "report.md").read_text()
+    saved = json.loads(eval_path.read_text())
+    assert "4242" not in report and saved["basis"] != foreign_basis
+    assert saved["basis"]["features_id"].startswith("classifier:digits:") and saved["basis"]["real_n"] == 200
+    lines = report.splitlines()
+    assert lines[2].startswith("- Features: **classifier**") and "200 of **digits**" in lines[3]
+    assert lines[4].startswith(f"- Real-halves floor: FID {saved['metrics']['fid_real_halves']:.4g}")
+    saved["metrics"]["fid"] = 4242.0  # the same basis: reused, not recomputed
+    eval_path.write_text(json.dumps(saved))
+    assert main([str(tiny_run), "--out", str(tmp_path / "b"), "--n", "200"]) == 0
+    assert "4242" in (tmp_path / "b" / "report.md").read_text()
+    eval_path.unlink()
+
+
+def test_compare_refuses_real_data_of_another_shape_before_writing(tiny_run, tmp_path):
+    from vae_gan_tf.compare import main
+
+    with pytest.raises(UserError, match=r"shape \(28, 28, 1\) but the runs make \(8, 8, 1\)"):
+        main([str(tiny_run), "--out", str(tmp_path / "r"), "--data", "mnist5k"])
+    assert not (tmp_path / "r").exists()

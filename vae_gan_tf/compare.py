@@ -3,7 +3,9 @@
 The report puts the documents' comparison questions to measurement: which model is sharper, which
 is more diverse, which trains more stably, and which is cheaper. ``REPORT_DIR/report.md`` has the
 images beside it in ``images/``. ``report.html`` holds the same content with the images inline.
-A run without ``eval.json`` is evaluated first, with ``--n`` samples.
+Every run is evaluated on one feature extractor and one real set (``--data``, default: the first run's
+source); a run whose ``eval.json`` was computed on anything else (features, real data, n) is evaluated
+again, and runs of another image shape are refused.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from vae_gan_tf.cli import add_version
 from vae_gan_tf.errors import UserError, run_cli
+from vae_gan_tf.evaluate import FEATURES
 from vae_gan_tf.exported import load_saved_model, prior_samples, read_export_info
 from vae_gan_tf.quiet import import_tensorflow
 
@@ -31,8 +34,10 @@ def build_parser():
     parser.add_argument("runs", nargs="+", help="run folders written by python -m vae_gan_tf.train")
     parser.add_argument("--out", required=True, help="report folder (created; an existing report.md is replaced)")
     parser.add_argument("--n", type=int, default=2000, help="samples for runs that have no eval.json yet")
-    parser.add_argument("--features", choices=("classifier", "inception"), default="classifier",
-                        help="feature extractor for runs that have no eval.json yet (default: %(default)s)")
+    parser.add_argument("--features", choices=FEATURES, default="classifier",
+                        help="feature extractor every run is measured with (default: %(default)s)")
+    parser.add_argument("--data", metavar="SOURCE", help="the real images (and classifier) every run is "
+                        "measured against (default: the first run's data source)")
     return add_version(parser)
 
 
@@ -140,27 +145,71 @@ def run_pictures(run_dir: Path, config, images_dir: Path, name: str) -> dict:
     return {"pictures": pictures, "numbers": numbers}
 
 
-def collect_run(run_dir: Path, images_dir: Path, name: str, n: int, features: str) -> dict:
+def check_runs(run_dirs, data: str | None, n: int, features: str) -> dict:
+    """Before anything is written: every run finished and of one sample shape, the real set of that shape
+    and its extractor present. Returns the evaluation basis every run must be measured on."""
+    from vae_gan_tf.config import TOY_SOURCES, load_config
+    from vae_gan_tf.evaluate import evaluation_basis, real_samples, with_source
+
+    shapes = {}
+    for run_dir in run_dirs:
+        for needed in ("config.yaml", "metrics.json", "saved_model/saved_model.pb", "history.csv"):
+            if not (run_dir / needed).exists():
+                raise UserError(f"{run_dir} is not a finished run folder (no {needed})")
+        shapes[run_dir] = tuple(read_export_info(run_dir / "saved_model")["image_shape"])
+    first = load_config(run_dirs[0] / "config.yaml")
+    source = data or first.data.source
+    for run_dir, shape in shapes.items():
+        if shape != shapes[run_dirs[0]]:
+            raise UserError(f"{run_dir} makes samples of shape {shape}, {run_dirs[0]} of "
+                            f"{shapes[run_dirs[0]]}: one report compares runs on one real set, so give runs "
+                            "of one image shape")
+    real, _ = real_samples(with_source(first, source), n, seed=0)
+    if tuple(real.shape[1:]) != shapes[run_dirs[0]]:
+        raise UserError(f"the real images of {source} have shape {tuple(real.shape[1:])} but the runs make "
+                        f"{shapes[run_dirs[0]]}; give --data a source of the runs' shape")
+    kind = "identity" if source in TOY_SOURCES else features
+    if kind == "classifier":
+        from vae_gan_tf.features import classifier_path
+
+        if not classifier_path(source).is_file():
+            raise UserError(f"no classifier trained for data source {source!r}; train one with "
+                            f"python -m vae_gan_tf.evaluate --train-classifier {source}")
+    return evaluation_basis(kind, source, len(real), 0, real.shape[1:])
+
+
+def collect_run(run_dir: Path, images_dir: Path, name: str, n: int, features: str, basis: dict) -> dict:
     from vae_gan_tf.config import load_config
-    from vae_gan_tf.evaluate import evaluate_run
+    from vae_gan_tf.evaluate import evaluate_run, with_source
     from vae_gan_tf.plotting import read_history
 
-    for needed in ("config.yaml", "metrics.json", "saved_model/saved_model.pb", "history.csv"):
-        if not (run_dir / needed).exists():
-            raise UserError(f"{run_dir} is not a finished run folder (no {needed})")
     config = load_config(run_dir / "config.yaml")
     metrics = json.loads((run_dir / "metrics.json").read_text())
     evaluation = json.loads((run_dir / "eval.json").read_text()) if (run_dir / "eval.json").exists() else None
-    if evaluation is None or evaluation["n"] != n or evaluation["features"] not in (features, "identity"):
-        evaluation = evaluate_run(run_dir, n=n, features=features, verbose=False)  # same n and features for all
-    pictures = run_pictures(run_dir, config, images_dir, name)
+    if evaluation is None or evaluation.get("basis") != basis or "fid" not in evaluation["metrics"]:
+        # made on other features, other real images or another n (or before bases were recorded)
+        evaluation = evaluate_run(run_dir, n=n, features=features, verbose=False, data=basis["real_data"])
+    # sharpness, reconstructions and the latent view use the comparison's real set too
+    pictures = run_pictures(run_dir, with_source(config, basis["real_data"]), images_dir, name)
     history = read_history(run_dir / "history.csv")
     row = {"family": evaluation["family"], "data": config.data.source, "trainable parameters": metrics["parameters"],
            "epochs": metrics["epochs_completed"], "train seconds (last session)": metrics["train_seconds_this_session"],
            "train images/s": metrics["train_images_per_s"], **pictures["numbers"], **stability(history),
            **evaluation["metrics"]}
     return {"name": name, "row": row, "pictures": pictures["pictures"], "features": evaluation["features_note"],
-            "warnings": metrics.get("warnings", [])}
+            "warnings": metrics.get("warnings", []), "evaluation": evaluation}
+
+
+def basis_lines(runs) -> list[str]:
+    """The report's first lines: the one extractor, the one real set and the FID floor at that size."""
+    evaluation = runs[0]["evaluation"]
+    basis, floor = evaluation["basis"], evaluation["metrics"].get("fid_real_halves")
+    floor_text = f"{floor:.4g}" if isinstance(floor, float) else "not measured"
+    return [f"- Features: **{basis['features']}** ({basis['features_id']}): {evaluation['features_note']}.",
+            f"- Real images: {basis['real_n']} of **{basis['real_data']}** ({basis['real_split']} split, "
+            f"seed {basis['real_seed']}), against {evaluation['n']} samples of each run.",
+            f"- Real-halves floor: FID {floor_text} between two halves of the real set "
+            f"({basis['real_n'] // 2} each): differences smaller than this are not evidence."]
 
 
 def best(runs, key, higher=True):
@@ -222,11 +271,13 @@ def write_report(runs, out_dir: Path) -> None:
     notes = sorted({f"{r['name']}: features are {r['features']}" for r in runs})
     warnings = [f"{r['name']}: {w}" for r in runs for w in r["warnings"]]
 
-    md = ["# Comparison of " + ", ".join(r["name"] for r in runs), "",
+    md = ["# Comparison of " + ", ".join(r["name"] for r in runs), "", *basis_lines(runs), "",
           "## Answers", "", *answers(runs), "", "## Metrics", "",
           "| " + " | ".join(table[0]) + " |", "|" + "---|" * len(table[0]),
           *["| " + " | ".join(row) + " |" for row in table[1:]], "", *[f"- {n}" for n in notes + warnings], ""]
-    body = [f"<h1>{html.escape(md[0][2:])}</h1>", "<h2>Answers</h2><ul>"]
+    body = [f"<h1>{html.escape(md[0][2:])}</h1><ul>"]
+    body += [f"<li>{html.escape(line[2:]).replace('**', '')}</li>" for line in basis_lines(runs)]
+    body += ["</ul><h2>Answers</h2><ul>"]
     body += [f"<li>{html.escape(line[2:]).replace('**', '')}</li>" for line in answers(runs)]
     body += ["</ul><h2>Metrics</h2><table border='1' cellspacing='0' cellpadding='3'>"]
     body += ["<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in table[0]) + "</tr>"]
@@ -278,6 +329,7 @@ def main(argv=None) -> int:
         if not (run_dir / "config.yaml").is_file():
             raise UserError(f"{run_dir} is not a run folder (no config.yaml)")
     check_distinct(run_dirs)
+    basis = check_runs(run_dirs, args.data, args.n, args.features)
     out_dir = Path(args.out)
     blocking = next((p for p in (out_dir, *out_dir.parents) if p.exists() and not p.is_dir()), None)
     if blocking is not None:
@@ -292,7 +344,7 @@ def main(argv=None) -> int:
             while name in names:
                 name += "_"
             names.append(name)
-            runs.append(collect_run(run_dir, images_dir, name, args.n, args.features))
+            runs.append(collect_run(run_dir, images_dir, name, args.n, args.features, basis))
             print(f"collected {run_dir}")
     except UserError:  # a refused comparison leaves no half-made report
         shutil.rmtree(out_dir if created else images_dir, ignore_errors=True)

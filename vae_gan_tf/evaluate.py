@@ -1,9 +1,11 @@
-"""python -m vae_gan_tf.evaluate RUN [--metrics fid,kid,is,pr,classes,modes,nll] [--n 10000] [--features classifier|inception]
+"""python -m vae_gan_tf.evaluate RUN [--metrics fid,kid,is,pr,classes,modes,nll] [--n 10000]
+    [--features classifier|inception|fid_inception] [--data SOURCE]
 python -m vae_gan_tf.evaluate --train-classifier SOURCE
 
-Real images come from the run's data source. Generated ones come from the run's SavedModel, and
-``nll`` also reads ``model.keras``. The results are written to ``RUN/eval.json`` and printed as a
-table. Every number names the feature extractor that produced it.
+Real images come from the run's data source (or ``--data``). Generated ones come from the run's
+SavedModel, and ``nll`` also reads ``model.keras``. The results are written to ``RUN/eval.json`` and
+printed as a table. Every number names the feature extractor that produced it, and ``basis`` in
+eval.json records the extractor and the real images (docs/evaluation_features.md).
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from vae_gan_tf.quiet import import_tensorflow
 
 ALL_METRICS = ("fid", "kid", "is", "pr", "classes", "modes", "nll")
 MAX_K = 5000  # importance samples per image for nll (the limit --help has always stated)
+FEATURES = ("classifier", "inception", "fid_inception")
 EXTRACTOR_NOTES = {
     "classifier": "small CNN trained by vae_gan_tf on {source}: FID/KID/IS on its features are NOT comparable "
                   "with Inception-based values or published numbers",
     "inception": "InceptionV3 (ImageNet) pool features / class probabilities, images resized to 299x299",
+    "fid_inception": "the 2015 TF Inception graph's pool_3 features as TTUR's fid.py computes them (the FID "
+                     "standard): comparable with published FID at the same n and real set",
     "identity": "the 2-D points themselves",
 }
 
@@ -35,9 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--metrics", help=f"comma-separated subset of {','.join(ALL_METRICS)} "
                                           "(default: all that apply to the run)")
     parser.add_argument("--n", type=int, default=10000, help="real and generated samples (default 10000)")
-    parser.add_argument("--features", choices=("classifier", "inception"), default="classifier",
-                        help="feature extractor: the small CNN trained on the run's source, or InceptionV3 "
-                             "(download) (default: %(default)s)")
+    parser.add_argument("--features", choices=FEATURES, default="classifier",
+                        help="feature extractor: the small CNN trained on the run's source, InceptionV3 "
+                             "(download), or the 2015 FID Inception network (default: %(default)s)")
+    parser.add_argument("--data", metavar="SOURCE", help="real images (and the classifier) from this data "
+                        "source instead of the run's own (same image shape)")
     parser.add_argument("--k", type=int, default=1000,
                         help=f"importance samples for the nll metric, 1 to {MAX_K} (default: %(default)s)")
     parser.add_argument("--nll-images", type=int, default=1000, help="held-out images for the nll metric")
@@ -67,6 +74,41 @@ def real_samples(config, n: int, seed: int):
     images = prepare_images(arrays, config)
     order = np.random.default_rng(seed).permutation(len(images))[:n]
     return images[order], (arrays.labels[order] if arrays.labels is not None else None)
+
+
+def with_source(config, source: str | None):
+    """``config`` with its data source replaced (None keeps it): the real set of an evaluation."""
+    import dataclasses
+
+    if source is None or source == config.data.source:
+        return config
+    return dataclasses.replace(config, data=dataclasses.replace(config.data, source=source))
+
+
+def features_identity(kind: str, source: str) -> str:
+    """What the features were computed with, as recorded in eval.json: the classifier file's SHA-1,
+    the FID weights' SHA-1, or the Keras InceptionV3 ImageNet weights."""
+    import hashlib
+
+    if kind == "classifier":
+        from vae_gan_tf.features import classifier_path
+
+        path = classifier_path(source)
+        digest = hashlib.sha1(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+        return f"classifier:{source}:{digest}"
+    if kind == "fid_inception":
+        from vae_gan_tf.fid_inception import WEIGHTS_SHA1
+
+        return f"fid_inception:{WEIGHTS_SHA1}"
+    return {"inception": "keras.applications.InceptionV3:imagenet", "identity": "identity"}[kind]
+
+
+def evaluation_basis(kind: str, source: str, n: int, seed: int, shape) -> dict:
+    """The features and the real images an evaluation was computed on: two evaluations are comparable,
+    and an eval.json reusable, only when these are equal."""
+    return {"features": kind, "features_id": features_identity(kind, source), "real_data": source,
+            "real_split": "train", "real_n": int(n), "real_seed": int(seed),
+            "real_shape": [int(d) for d in shape]}
 
 
 def generated_samples(run_dir: Path, n: int, seed: int, progress=None):
@@ -104,8 +146,10 @@ def class_coverage(probabilities) -> dict:
 
 
 def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classifier", k: int = 1000,
-                 nll_images: int = 1000, seed: int = 0, verbose: bool = True) -> dict:
-    """Compute ``metrics`` for the run in ``run_dir``, write ``RUN/eval.json`` and return its content."""
+                 nll_images: int = 1000, seed: int = 0, verbose: bool = True,
+                 data: str | None = None) -> dict:
+    """Compute ``metrics`` for the run in ``run_dir``, write ``RUN/eval.json`` and return its content.
+    ``data`` is the source of the real images and of the classifier (default: the run's source)."""
     import keras
     import numpy as np
 
@@ -129,8 +173,18 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
     if "modes" in (metrics or ()) and not toy:  # before sampling
         raise UserError(f"the modes metric needs a 2-D mixture run (ring8, grid25); {run_dir} models "
                         f"{config.data.source} images: use classes for their modes")
-    real, _ = real_samples(config, n, seed)
+    source = data or config.data.source
+    info = read_export_info(run_dir / "saved_model")
+    real, _ = real_samples(with_source(config, source), n, seed)
+    if tuple(real.shape[1:]) != tuple(info["image_shape"]):
+        raise UserError(f"{run_dir} makes samples of shape {tuple(info['image_shape'])} but the real "
+                        f"images of {source} have shape {tuple(real.shape[1:])}; compare runs of one image "
+                        "shape, or give --data a source of that shape")
     n = len(real)
+    if not toy:  # a missing classifier or FID weights fail before any sampling
+        from vae_gan_tf.features import make_extractor
+
+        extractor = make_extractor(features, source)
     progress = keras.utils.Progbar(n, unit_name="sample", verbose=1 if verbose else 0)
     fake, info = generated_samples(run_dir, n, seed, progress)
     chosen = list(metrics or default_metrics(info["family"], toy))
@@ -143,9 +197,6 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
     if toy:
         kind, real_f, fake_f, fake_p = "identity", real.astype(np.float64), fake.astype(np.float64), None
     else:
-        from vae_gan_tf.features import make_extractor
-
-        extractor = make_extractor(features, config.data.source)
         kind = extractor.name
         progress = keras.utils.Progbar(2 * n, unit_name="image", verbose=1 if verbose else 0)
         real_f, _ = extractor(real, progress)
@@ -175,7 +226,9 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         results.update(likelihood_metrics(run_dir, config, k, nll_images, verbose))
     report = {
         "run": str(run_dir), "family": info["family"], "data": config.data.source, "n": n,
-        "features": kind, "metrics_requested": chosen, "features_note": EXTRACTOR_NOTES[kind].format(source=config.data.source),
+        "basis": evaluation_basis(kind, source, n, seed, real.shape[1:]),
+        "features": kind, "metrics_requested": chosen,
+        "features_note": EXTRACTOR_NOTES[kind].format(source=source),
         "metrics": {key: (float(v) if isinstance(v, (float, np.floating)) else v) for key, v in results.items()},
         "seconds": round(time.perf_counter() - start, 1),
     }
@@ -205,8 +258,10 @@ def likelihood_metrics(run_dir: Path, config, k: int, nll_images: int, verbose: 
 
 
 def format_report(report: dict) -> str:
+    basis = report["basis"]
     lines = [f"{report['run']}  ({report['family']} on {report['data']}, n={report['n']})",
-             f"features: {report['features']}: {report['features_note']}", ""]
+             f"features: {report['features']}: {report['features_note']}",
+             f"real images: {basis['real_n']} of {basis['real_data']} ({basis['real_split']} split)", ""]
     width = max(len(k) for k in report["metrics"]) if report["metrics"] else 6
     lines += [f"  {key.ljust(width)}  {value:.6g}" if isinstance(value, float) else f"  {key.ljust(width)}  {value}"
               for key, value in report["metrics"].items()]
@@ -250,7 +305,8 @@ def main(argv=None) -> int:
     for flag, value, low in (("--n", args.n, 10), ("--k", args.k, 1), ("--nll-images", args.nll_images, 1)):
         if value < low:
             raise UserError(f"{flag} must be at least {low}, got {value}")
-    report = evaluate_run(Path(args.run), metrics, args.n, args.features, args.k, args.nll_images, args.seed)
+    report = evaluate_run(Path(args.run), metrics, args.n, args.features, args.k, args.nll_images, args.seed,
+                          data=args.data)
     print(format_report(report))
     print(f"wrote {Path(args.run) / 'eval.json'}")
     return 0

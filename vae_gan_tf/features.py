@@ -1,7 +1,8 @@
-"""Feature extractors for the sample-quality metrics: 2048-d InceptionV3 pool features with ImageNet
-class probabilities (the FID / IS standard), or a small CNN classifier trained by this package.
+"""Feature extractors for the sample-quality metrics: the 2015 TF Inception graph's pool_3 features
+(the FID standard, :mod:`vae_gan_tf.fid_inception`), Keras InceptionV3 pool features with ImageNet class
+probabilities, or a small CNN classifier trained by this package.
 
-The two give numbers on different scales. FID from the classifier is *not* comparable with Inception
+They give numbers on different scales. FID from the classifier is *not* comparable with Inception
 FID or with published values, and every report says which extractor produced a number.
 """
 
@@ -49,12 +50,14 @@ class FeatureExtractor(ABC):
         features, probabilities = [], []
         for start in range(0, len(images), self.batch_size):
             batch = self.prepare(tf.constant(images[start:start + self.batch_size], tf.float32))
-            feats, probs = self.model(batch, training=False)
+            outputs = self.model(batch, training=False)
+            feats, probs = outputs if isinstance(outputs, (list, tuple)) else (outputs, None)
             features.append(np.asarray(feats, np.float64))
-            probabilities.append(np.asarray(probs, np.float64))
+            if probs is not None:
+                probabilities.append(np.asarray(probs, np.float64))
             if progress is not None:
                 progress.add(len(feats))
-        return np.concatenate(features), np.concatenate(probabilities)
+        return np.concatenate(features), (np.concatenate(probabilities) if probabilities else None)
 
 
 def match_channels(images: tf.Tensor, channels: int) -> tf.Tensor:
@@ -85,6 +88,24 @@ class InceptionExtractor(FeatureExtractor):
         images = tf.image.resize(match_channels(images, 3), (INCEPTION_SIZE, INCEPTION_SIZE),
                                  method="bilinear", antialias=True)
         return images * 2.0 - 1.0
+
+
+class FidInceptionExtractor(FeatureExtractor):
+    """The 2015 TF Inception graph's 2048-d pool_3 features (the FID standard of TTUR, TF-GAN,
+    pytorch-fid and clean-fid), ported by :mod:`vae_gan_tf.fid_inception`. It has no class
+    probabilities (the archive ends at pool_3), so no IS."""
+
+    name = "fid_inception"
+
+    def __init__(self, batch_size: int = 25):
+        from vae_gan_tf.fid_inception import INPUT_SIZE, load_fid_inception
+
+        super().__init__(load_fid_inception(), (INPUT_SIZE, INPUT_SIZE, 3), batch_size)
+
+    def prepare(self, images):
+        from vae_gan_tf.fid_inception import fid_inception_input
+
+        return fid_inception_input(images)
 
 
 class ClassifierExtractor(FeatureExtractor):
@@ -147,9 +168,12 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, path: Path, epochs:
 
 
 def make_extractor(kind: str, source: str) -> FeatureExtractor:
-    """``inception``, or ``classifier`` (the cached classifier of ``source``; a UserError if none)."""
+    """``inception``, ``fid_inception``, or ``classifier`` (the cached classifier of ``source``; a
+    UserError if none)."""
     if kind == "inception":
         return InceptionExtractor()
+    if kind == "fid_inception":
+        return FidInceptionExtractor()
     path = classifier_path(source)
     if not path.is_file():
         raise UserError(f"no classifier trained for data source {source!r}; train one with "
