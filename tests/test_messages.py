@@ -147,3 +147,17 @@ def test_entry_points_print_no_tensorflow_start_up_noise(tiny_run, tmp_path):
                              str(tmp_path / "s.png")], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0 and result.stderr == "", result.stderr[-2000:]
     assert result.stdout.startswith(f"wrote {tmp_path / 's.png'}")
+
+
+def test_nll_alone_needs_no_feature_extractor(tiny_run, tmp_path, monkeypatch):
+    """Case 12: --metrics nll no longer demands the feature classifier."""
+    import vae_gan_tf.features as features
+
+    def no_extractor(*args, **kwargs):
+        raise AssertionError("the nll metric built a feature extractor")
+
+    monkeypatch.setattr(features, "make_extractor", no_extractor)
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    report = evaluate.evaluate_run(run, ["nll"], n=10, k=2, nll_images=8, verbose=False)
+    assert report["features"] == "none" and math.isfinite(report["metrics"]["log_likelihood_iw2"])

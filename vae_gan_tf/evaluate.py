@@ -19,6 +19,7 @@ from vae_gan_tf.exported import load_saved_model, prior_samples, read_export_inf
 from vae_gan_tf.quiet import import_tensorflow
 
 ALL_METRICS = ("fid", "kid", "is", "pr", "classes", "modes", "nll")
+FEATURE_METRICS = {"fid", "kid", "is", "pr", "classes"}  # the metrics computed on extracted features
 MAX_K = 5000  # importance samples per image for nll (the limit --help has always stated)
 EXTRACTOR_NOTES = {
     "classifier": "small CNN trained by vae_gan_tf on {source}: FID/KID/IS on its features are NOT comparable "
@@ -142,6 +143,8 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
     results: dict = {}
     if toy:
         kind, real_f, fake_f, fake_p = "identity", real.astype(np.float64), fake.astype(np.float64), None
+    elif not set(chosen) & FEATURE_METRICS:  # nll alone needs no extractor, so no feature classifier
+        kind, real_f, fake_f, fake_p = "none", None, None, None
     else:
         from vae_gan_tf.features import make_extractor
 
@@ -175,7 +178,9 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         results.update(likelihood_metrics(run_dir, config, k, nll_images, verbose))
     report = {
         "run": str(run_dir), "family": info["family"], "data": config.data.source, "n": n,
-        "features": kind, "metrics_requested": chosen, "features_note": EXTRACTOR_NOTES[kind].format(source=config.data.source),
+        "features": kind, "metrics_requested": chosen,
+        "features_note": EXTRACTOR_NOTES.get(kind, "no features: likelihood metrics only").format(
+            source=config.data.source),
         "metrics": {key: (float(v) if isinstance(v, (float, np.floating)) else v) for key, v in results.items()},
         "seconds": round(time.perf_counter() - start, 1),
     }
