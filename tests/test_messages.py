@@ -161,3 +161,11 @@ def test_nll_alone_needs_no_feature_extractor(tiny_run, tmp_path, monkeypatch):
     shutil.copytree(tiny_run, run)
     report = evaluate.evaluate_run(run, ["nll"], n=10, k=2, nll_images=8, verbose=False)
     assert report["features"] == "none" and math.isfinite(report["metrics"]["log_likelihood_iw2"])
+
+
+def test_a_model_too_large_for_memory_is_one_line(tmp_path, capsys):
+    """Case 9: model.latent_dim=10**10 (2.6 TB of weights) is refused with one line, before anything is written."""
+    argv = ["--out", str(tmp_path / "big"), "--epochs", "1", "--verbose", "0", "--set", "data.source=digits",
+            "--set", "model.conv_filters=[8, 16]", "--set", "model.latent_dim=10000000000"]
+    assert "the model does not fit in memory" in refused(train.main, argv, capsys)
+    assert not (tmp_path / "big").exists()
