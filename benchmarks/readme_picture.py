@@ -1,7 +1,9 @@
 """The README's picture: samples from two runs' SavedModels side by side (one PNG, matplotlib).
 
     python -m vae_gan_tf.train --epochs 10 --out runs/pic_vae
-    python -m vae_gan_tf.train --config configs/dcgan_mnist.yaml --epochs 10 --out runs/pic_dcgan
+    python -m vae_gan_tf.train --config configs/dcgan_mnist.yaml --epochs 10 --out runs/pic_dcgan \
+        --set train.time_budget_minutes=12      # the picture's run: stopped in epoch 2, then
+    python -m vae_gan_tf.train --out runs/pic_dcgan --resume --epochs 10   # the remaining 8 epochs
     python benchmarks/readme_picture.py runs/pic_vae runs/pic_dcgan --out docs/images/vae_and_gan_samples.png
 
 Each panel is 36 draws of the prior through the run's ``sample`` endpoint, from the same seed.

@@ -8,6 +8,7 @@ No TensorFlow import: the code is read with ``ast``.
 
 import ast
 import dataclasses
+import functools
 import re
 from pathlib import Path
 
@@ -23,6 +24,7 @@ CONFIG_KEYS = {(section, f.name) for section, classes in SECTION_CLASSES.items()
                for cls in classes for f in dataclasses.fields(cls)}
 
 
+@functools.lru_cache(maxsize=None)
 def definitions(path: Path) -> dict:
     """{top-level name: set of the names defined in its body (for a class) or empty}."""
     tree = ast.parse(path.read_text())

@@ -140,10 +140,34 @@ def test_the_package_lists_its_commands_and_every_command_has_a_version(capsys):
     assert "default: samples.png" in sample.build_parser().format_help()
 
 
-def test_entry_points_print_no_tensorflow_start_up_noise(tiny_run, tmp_path):
-    """Case 14: no cuInit / oneDNN / absl lines on a CPU machine unless TF_CPP_MIN_LOG_LEVEL is set."""
+def test_entry_points_print_no_tensorflow_start_up_noise():
+    """Case 14: no cuInit / oneDNN / absl lines on a CPU machine unless TF_CPP_MIN_LOG_LEVEL is set (the entry
+    points import TensorFlow through quiet.import_tensorflow; this runs only that, in a fresh process)."""
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    result = subprocess.run([sys.executable, "-m", "vae_gan_tf", "sample", str(tiny_run), "--n", "4", "--out",
-                             str(tmp_path / "s.png")], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0 and result.stderr == "", result.stderr[-2000:]
-    assert result.stdout.startswith(f"wrote {tmp_path / 's.png'}")
+    code = ("from vae_gan_tf.quiet import import_tensorflow; import_tensorflow(); import tensorflow as tf; "
+            "print(float(tf.reduce_sum(tf.ones(3))))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env=env)
+    assert result.returncode == 0 and result.stdout.strip() == "3.0" and result.stderr == "", result.stderr[-2000:]
+
+
+def test_nll_alone_needs_no_feature_extractor(tiny_run, tmp_path, monkeypatch):
+    """Case 12: --metrics nll no longer demands the feature classifier."""
+    import vae_gan_tf.features as features
+
+    def no_extractor(*args, **kwargs):
+        raise AssertionError("the nll metric built a feature extractor")
+
+    monkeypatch.setattr(features, "make_extractor", no_extractor)
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    report = evaluate.evaluate_run(run, ["nll"], n=10, k=2, nll_images=8, verbose=False)
+    assert report["features"] == "none" and math.isfinite(report["metrics"]["log_likelihood_iw2"])
+
+
+def test_a_model_too_large_for_memory_is_one_line(tmp_path, capsys):
+    """Case 9: model.latent_dim=10**10 (2.6 TB of weights) is refused with one line, before anything is written."""
+    argv = ["--out", str(tmp_path / "big"), "--epochs", "1", "--verbose", "0", "--set", "data.source=digits",
+            "--set", "model.conv_filters=[8, 16]", "--set", "model.latent_dim=10000000000"]
+    assert "the model does not fit in memory" in refused(train.main, argv, capsys)
+    assert not (tmp_path / "big").exists()

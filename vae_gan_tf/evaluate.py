@@ -21,6 +21,7 @@ from vae_gan_tf.exported import load_saved_model, prior_samples, read_export_inf
 from vae_gan_tf.quiet import import_tensorflow
 
 ALL_METRICS = ("fid", "kid", "is", "pr", "classes", "modes", "nll")
+FEATURE_METRICS = {"fid", "kid", "is", "pr", "classes"}  # the metrics computed on extracted features
 MAX_K = 5000  # importance samples per image for nll (the limit --help has always stated)
 FEATURES = ("classifier", "inception", "fid_inception")
 EXTRACTOR_NOTES = {
@@ -181,13 +182,13 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
                         f"images of {source} have shape {tuple(real.shape[1:])}; compare runs of one image "
                         "shape, or give --data a source of that shape")
     n = len(real)
-    if not toy:  # a missing classifier or FID weights fail before any sampling
+    chosen = list(metrics or default_metrics(info["family"], toy))
+    if not toy and set(chosen) & FEATURE_METRICS:  # a missing classifier or FID weights fail before sampling
         from vae_gan_tf.features import make_extractor
 
         extractor = make_extractor(features, source)
     progress = keras.utils.Progbar(n, unit_name="sample", verbose=1 if verbose else 0)
     fake, info = generated_samples(run_dir, n, seed, progress)
-    chosen = list(metrics or default_metrics(info["family"], toy))
     unknown = sorted(set(chosen) - set(ALL_METRICS))
     if unknown:
         raise UserError(f"unknown metrics {unknown}; choose from {', '.join(ALL_METRICS)}")
@@ -196,6 +197,8 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
     results: dict = {}
     if toy:
         kind, real_f, fake_f, fake_p = "identity", real.astype(np.float64), fake.astype(np.float64), None
+    elif not set(chosen) & FEATURE_METRICS:  # nll alone needs no extractor, so no feature classifier
+        kind, real_f, fake_f, fake_p = "none", None, None, None
     else:
         kind = extractor.name
         progress = keras.utils.Progbar(2 * n, unit_name="image", verbose=1 if verbose else 0)
@@ -228,7 +231,7 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         "run": str(run_dir), "family": info["family"], "data": config.data.source, "n": n,
         "basis": evaluation_basis(kind, source, n, seed, real.shape[1:]),
         "features": kind, "metrics_requested": chosen,
-        "features_note": EXTRACTOR_NOTES[kind].format(source=source),
+        "features_note": EXTRACTOR_NOTES.get(kind, "no features: likelihood metrics only").format(source=source),
         "metrics": {key: (float(v) if isinstance(v, (float, np.floating)) else v) for key, v in results.items()},
         "seconds": round(time.perf_counter() - start, 1),
     }

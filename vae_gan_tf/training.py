@@ -32,6 +32,7 @@ have no chief-only logic, and two workers writing one BackupAndRestore folder cr
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -39,6 +40,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from vae_gan_tf.callbacks import (DiscriminatorCollapseWarning, EpochTimer, ModeCoverage, NonFiniteLossError,
                                   Position, ResumableBackup, RunLog, SampleCurves, SampleGrid, StopOnNonFinite,
@@ -158,8 +160,14 @@ def _train(config, run_dir, strategy, jit, resume, verbose, startup_warnings, ch
     replicas = strategy.num_replicas_in_sync
     keras.utils.set_random_seed(config.train.seed)
     data = make_datasets(config, replicas)
-    with strategy.scope():  # models, optimizers and metrics are created under the strategy
-        model = compile_model(build_model(config, data.image_shape), config, jit_compile=jit)
+    try:
+        with strategy.scope():  # models, optimizers and metrics are created under the strategy
+            model = compile_model(build_model(config, data.image_shape), config, jit_compile=jit)
+    except (tf.errors.ResourceExhaustedError, MemoryError) as err:  # before anything is written
+        shape = re.search(r"shape\s*\[[^\]]*\]", str(err))
+        what = f"a tensor of {shape.group(0)} cannot be allocated" if shape else first_line(err, 100)
+        raise UserError(f"the model does not fit in memory ({what}); lower model.latent_dim or the layer "
+                        "sizes") from None
     steps = data.steps_per_epoch
     start = Position(steps_per_epoch=steps)
     if resume:
