@@ -101,7 +101,7 @@ def features_identity(kind: str, source: str) -> str:
         from vae_gan_tf.fid_inception import WEIGHTS_SHA1
 
         return f"fid_inception:{WEIGHTS_SHA1}"
-    return {"inception": "keras.applications.InceptionV3:imagenet", "identity": "identity"}[kind]
+    return {"inception": "keras.applications.InceptionV3:imagenet", "identity": "identity", "none": "none"}[kind]
 
 
 def evaluation_basis(kind: str, source: str, n: int, seed: int, shape) -> dict:
