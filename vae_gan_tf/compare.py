@@ -329,11 +329,11 @@ def main(argv=None) -> int:
         if not (run_dir / "config.yaml").is_file():
             raise UserError(f"{run_dir} is not a run folder (no config.yaml)")
     check_distinct(run_dirs)
-    basis = check_runs(run_dirs, args.data, args.n, args.features)
     out_dir = Path(args.out)
     blocking = next((p for p in (out_dir, *out_dir.parents) if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise UserError(f"--out {out_dir}: {blocking} is a file, not a folder; give a folder for the report")
+    basis = check_runs(run_dirs, args.data, args.n, args.features)
     created = not out_dir.exists()
     images_dir = out_dir / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
