@@ -20,21 +20,30 @@ from vae_gan_tf.errors import UserError, run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m vae_gan_tf.complete",
-                                     description="Complete masked held-out images with a trained run.")
+    parser = argparse.ArgumentParser(
+        prog="python -m vae_gan_tf.complete",
+        description="Complete masked held-out images with a trained run.",
+    )
     parser.add_argument("run", help="run folder written by python -m vae_gan_tf.train")
     parser.add_argument("--mask", default="center", help=f"one of {', '.join(MASK_KINDS)} (default center)")
     parser.add_argument("--n", type=int, default=16, help="images in the grid (default 16)")
     parser.add_argument("--out", default="completion.png", help="PNG grid to write")
-    parser.add_argument("--steps", type=int, help="chain iterations (VAE family, default 50) or Adam steps on z "
-                                                  "(GAN family, default 300)")
-    parser.add_argument("--metrics", action="store_true", help="score --metrics-n held-out images into uses.json")
-    parser.add_argument("--metrics-n", type=int, default=500, help="held-out images for --metrics (default 500)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        help="chain iterations (VAE family, default 50) or Adam steps on z " "(GAN family, default 300)",
+    )
+    parser.add_argument(
+        "--metrics", action="store_true", help="score --metrics-n held-out images into uses.json"
+    )
+    parser.add_argument(
+        "--metrics-n", type=int, default=500, help="held-out images for --metrics (default 500)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="which held-out images, and random masks")
     return parser
 
 
-def completion_scores(restorer, images, labels, masks, steps, source) -> dict:
+def completion_scores(images, labels, masks, completed, steps, source) -> dict:
     """MSE / PSNR over the missing pixels, of the completions and of the masked input (missing = 0), and the
     classifier's accuracy on originals, masked inputs and completions."""
     import numpy as np
@@ -42,19 +51,17 @@ def completion_scores(restorer, images, labels, masks, steps, source) -> dict:
     from vae_gan_tf.corruption import masked_mse, psnr
     from vae_gan_tf.restoration import classifier_accuracy
 
-    completed = restorer.complete(images, masks, labels, steps)
     missing = 1.0 - masks
     mse, baseline = masked_mse(images, completed, missing), masked_mse(images, images * masks, missing)
     scores = {"images": int(len(images)), "steps": int(steps), "missing_fraction": float(missing.mean()),
+              "known_pixels_unchanged": bool(np.array_equal(completed * masks, images * masks)),
               "masked_mse": float(mse.mean()), "masked_psnr": float(psnr(mse).mean()),
               "masked_psnr_zero_fill": float(psnr(baseline).mean())}
     if labels is not None:
         scores.update({"accuracy_original": classifier_accuracy(images, labels, source),
                        "accuracy_masked": classifier_accuracy(images * masks, labels, source),
                        "accuracy_completed": classifier_accuracy(completed, labels, source)})
-    return {key: (round(v, 6) if isinstance(v, float) else v) for key, v in scores.items()} | {
-        "classifier": "vae_gan_tf feature CNN (features.py)" if labels is not None else None,
-        "known_pixels_unchanged": bool(np.array_equal(completed * masks, images * masks))}
+    return {key: (round(v, 6) if isinstance(v, float) else v) for key, v in scores.items()}
 
 
 def main(argv=None) -> int:
@@ -80,21 +87,22 @@ def main(argv=None) -> int:
         from vae_gan_tf.features import make_extractor
 
         make_extractor("classifier", config.data.source)  # a missing classifier fails before the work
+    completed = restorer.complete(images, masks, labels, steps)  # the grid shows the first --n
     shown = slice(0, args.n)
-    completed = restorer.complete(images[shown], masks[shown], None if labels is None else labels[shown], steps)
     masked = images[shown] * masks[shown] + 0.5 * (1.0 - masks[shown])
-    save_rows([images[shown], masked, completed], args.out,
-              f"{restorer.info['family']} {restorer.endpoint} ({steps} steps), mask {mask_spec}: "
-              "originals / masked / completed")
-    print(f"wrote {args.out} ({len(completed)} completions, {restorer.endpoint} with {steps} steps)")
+    rows = [images[shown], masked, completed[shown]]
+    title = f"{restorer.info['family']} {restorer.endpoint} ({steps} steps), mask {mask_spec}"
+    save_rows(rows, args.out, f"{title}: originals / masked / completed")
+    print(f"wrote {args.out} ({len(rows[0])} completions, {restorer.endpoint} with {steps} steps)")
     if args.metrics:
         name = Path(mask_spec).stem if mask_spec.endswith(".png") else mask_spec
-        scores = completion_scores(restorer, images[:args.metrics_n], None if labels is None else
-                                   labels[:args.metrics_n], masks[:args.metrics_n], steps, config.data.source)
-        save_rows([images[shown], masked, completed], restorer.run_dir / "uses" / f"complete_{name}.png",
-                  f"mask {mask_spec}: originals / masked / completed")
+        first = slice(0, args.metrics_n)
+        scores = completion_scores(images[first], None if labels is None else labels[first], masks[first],
+                                   completed[first], steps, config.data.source)
+        save_rows(rows, restorer.run_dir / "uses" / f"complete_{name}.png",
+                  f"{title}: originals / masked / completed")
         path = record(restorer.run_dir, "completion", name, scores)
-        print("  ".join(f"{k}={v}" for k, v in scores.items() if k != "classifier"))
+        print("  ".join(f"{k}={v}" for k, v in scores.items()))
         print(f"wrote {path}")
     return 0
 

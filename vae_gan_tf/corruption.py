@@ -36,7 +36,9 @@ def check_mask_spec(spec: str) -> str:
         return spec
     if spec.lower().endswith(".png"):
         if not Path(spec).is_file():
-            raise UserError(f"--mask file {spec} does not exist; give a PNG whose white pixels are the known ones")
+            raise UserError(
+                f"--mask file {spec} does not exist; give a PNG whose white pixels are the known ones"
+            )
         return spec
     raise UserError(f"--mask {spec!r} is not a mask; use one of {', '.join(MASK_KINDS)}")
 
@@ -51,11 +53,13 @@ def make_masks(spec: str, shape, seed: int = 0) -> np.ndarray:
     if spec == "center":
         known[:, h // 4:h // 4 + h // 2, w // 4:w // 4 + w // 2] = 0.0
     elif spec == "left":
-        known[:, :, :w // 2] = 0.0
+        known[:, :, : w // 2] = 0.0
     elif spec == "top":
-        known[:, :h // 2] = 0.0
+        known[:, : h // 2] = 0.0
     elif spec.startswith("random:"):
-        known = (np.random.default_rng(seed).random((n, h, w, 1)) >= _fraction(spec, "--mask")).astype(np.float32)
+        known = (np.random.default_rng(seed).random((n, h, w, 1)) >= _fraction(spec, "--mask")).astype(
+            np.float32
+        )
     else:
         known = np.broadcast_to(read_mask_png(spec, h, w), (n, h, w, 1)).copy()
     return check_masks(np.repeat(known, c, axis=-1), shape)
@@ -73,23 +77,31 @@ def read_mask_png(path: str, height: int, width: int) -> np.ndarray:
         pixels = pixels / 255.0
     grey = pixels[..., :3].mean(axis=-1) if pixels.ndim == 3 else pixels
     if grey.shape != (height, width):
-        raise UserError(f"--mask {path} is {grey.shape[0]}x{grey.shape[1]} but the model's images are "
-                        f"{height}x{width}; draw the mask at the images' size")
+        raise UserError(
+            f"--mask {path} is {grey.shape[0]}x{grey.shape[1]} but the model's images are "
+            f"{height}x{width}; draw the mask at the images' size"
+        )
     return (grey > 0.5).astype(np.float32)[..., None]
 
 
 def check_masks(masks: np.ndarray, shape) -> np.ndarray:
     """``masks`` if they fit images of ``shape`` and every one hides some pixels and keeps some."""
     if tuple(masks.shape) != tuple(shape):
-        raise UserError(f"the mask has shape {tuple(masks.shape)} but the images have {tuple(shape)}; "
-                        "give one mask value per pixel and channel")
+        raise UserError(
+            f"the mask has shape {tuple(masks.shape)} but the images have {tuple(shape)}; "
+            "give one mask value per pixel and channel"
+        )
     hidden = (masks < 0.5).reshape(len(masks), -1).mean(axis=1)
     if np.any(hidden == 0.0):
-        raise UserError("the mask hides no pixel of some image, so there is nothing to complete; "
-                        "use a mask with missing (black, 0) pixels")
+        raise UserError(
+            "the mask hides no pixel of some image, so there is nothing to complete; "
+            "use a mask with missing (black, 0) pixels"
+        )
     if np.any(hidden == 1.0):
-        raise UserError("the mask hides every pixel of some image, so nothing is known to complete from; "
-                        "use a mask with known (white, 1) pixels")
+        raise UserError(
+            "the mask hides every pixel of some image, so nothing is known to complete from; "
+            "use a mask with known (white, 1) pixels"
+        )
     return masks.astype(np.float32)
 
 
@@ -128,4 +140,4 @@ def masked_mse(reference: np.ndarray, estimate: np.ndarray, weights: np.ndarray 
 
 def psnr(mse: np.ndarray, peak: float = 1.0) -> np.ndarray:
     """Peak signal-to-noise ratio PSNR = 10 log10(peak² / MSE) in dB, per image (MSE floored at 1e-10)."""
-    return 10.0 * np.log10(peak ** 2 / np.maximum(mse, 1e-10))
+    return 10.0 * np.log10(peak**2 / np.maximum(mse, 1e-10))

@@ -18,15 +18,20 @@ from vae_gan_tf.errors import UserError, run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m vae_gan_tf.denoise",
-                                     description="Denoise noisy held-out images with a trained run.")
+    parser = argparse.ArgumentParser(
+        prog="python -m vae_gan_tf.denoise", description="Denoise noisy held-out images with a trained run."
+    )
     parser.add_argument("run", help="run folder written by python -m vae_gan_tf.train")
     parser.add_argument("--noise", default="gaussian:0.3", help=f"one of {', '.join(NOISE_KINDS)}")
     parser.add_argument("--n", type=int, default=16, help="images in the grid (default 16)")
     parser.add_argument("--out", default="denoised.png", help="PNG grid to write")
     parser.add_argument("--steps", type=int, help="GAN family: Adam steps on z (default 300)")
-    parser.add_argument("--metrics", action="store_true", help="score --metrics-n held-out images into uses.json")
-    parser.add_argument("--metrics-n", type=int, default=500, help="held-out images for --metrics (default 500)")
+    parser.add_argument(
+        "--metrics", action="store_true", help="score --metrics-n held-out images into uses.json"
+    )
+    parser.add_argument(
+        "--metrics-n", type=int, default=500, help="held-out images for --metrics (default 500)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="which held-out images, and the noise")
     return parser
 
@@ -35,9 +40,15 @@ def denoising_scores(images, noisy, denoised) -> dict:
     """Mean PSNR (dB, all pixels) of the noisy and the denoised images, and the gain."""
     from vae_gan_tf.corruption import masked_mse, psnr
 
-    before, after = float(psnr(masked_mse(images, noisy)).mean()), float(psnr(masked_mse(images, denoised)).mean())
-    return {"images": int(len(images)), "psnr_noisy": round(before, 4), "psnr_denoised": round(after, 4),
-            "psnr_gain": round(after - before, 4)}
+    before, after = float(psnr(masked_mse(images, noisy)).mean()), float(
+        psnr(masked_mse(images, denoised)).mean()
+    )
+    return {
+        "images": int(len(images)),
+        "psnr_noisy": round(before, 4),
+        "psnr_denoised": round(after, 4),
+        "psnr_gain": round(after - before, 4),
+    }
 
 
 def main(argv=None) -> int:
@@ -64,11 +75,16 @@ def main(argv=None) -> int:
     title = f"{restorer.info['family']}, noise {noise}: clean / noisy / denoised"
     save_rows([images[shown], noisy[shown], denoised[shown]], args.out, title)
     scores = denoising_scores(images, noisy, denoised)
-    print(f"wrote {args.out}; PSNR on {scores['images']} held-out images: noisy {scores['psnr_noisy']:.2f} dB, "
-          f"denoised {scores['psnr_denoised']:.2f} dB ({scores['psnr_gain']:+.2f} dB)")
+    print(
+        f"wrote {args.out}; PSNR on {scores['images']} held-out images: noisy {scores['psnr_noisy']:.2f} dB, "
+        f"denoised {scores['psnr_denoised']:.2f} dB ({scores['psnr_gain']:+.2f} dB)"
+    )
     if args.metrics:
-        save_rows([images[shown], noisy[shown], denoised[shown]], restorer.run_dir / "uses" / f"denoise_{noise}.png",
-                  title)
+        save_rows(
+            [images[shown], noisy[shown], denoised[shown]],
+            restorer.run_dir / "uses" / f"denoise_{noise}.png",
+            title,
+        )
         print(f"wrote {record(restorer.run_dir, 'denoising', noise, scores | {'steps': steps})}")
     return 0
 

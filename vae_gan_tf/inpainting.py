@@ -17,8 +17,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 PERCEPTUAL_WEIGHT = 0.003  # λ of Yeh et al. 2017, §4 ("λ = 0.003")
-LEARNING_RATE = 0.05       # Adam on z; Yeh et al. used 0.03 with momentum 0.9
-RESTARTS = 4               # random starts per image, all optimised in one batch
+LEARNING_RATE = 0.05  # Adam on z; Yeh et al. used 0.03 with momentum 0.9
+RESTARTS = 4  # random starts per image, all optimised in one batch
 ADAM_BETAS = (0.9, 0.999)
 
 
@@ -33,9 +33,11 @@ def markov_chain_completion(reconstruct, x, mask, iterations, fill=0.0):
     x ← M ⊙ x + (1 − M) ⊙ reconstruct(x) ``iterations`` times. ``reconstruct`` is the decoder mean at the
     posterior mean, so this is the chain's noise-free version (Rezende et al. sample z and x)."""
     start = put_back_known(x, mask, tf.fill(tf.shape(x), tf.cast(fill, x.dtype)))
-    _, current = tf.while_loop(lambda i, _: i < iterations,
-                               lambda i, c: (i + 1, put_back_known(x, mask, reconstruct(c))),
-                               (tf.constant(0), start))
+    _, current = tf.while_loop(
+        lambda i, _: i < iterations,
+        lambda i, c: (i + 1, put_back_known(x, mask, reconstruct(c))),
+        (tf.constant(0), start),
+    )
     return {"images": current}
 
 
@@ -58,13 +60,23 @@ def adam_update(z, gradient, m, v, step, learning_rate):
     beta_1, beta_2 = ADAM_BETAS
     m = beta_1 * m + (1.0 - beta_1) * gradient
     v = beta_2 * v + (1.0 - beta_2) * tf.square(gradient)
-    m_hat = m / (1.0 - beta_1 ** step)
-    v_hat = v / (1.0 - beta_2 ** step)
+    m_hat = m / (1.0 - beta_1**step)
+    v_hat = v / (1.0 - beta_2**step)
     return z - learning_rate * m_hat / (tf.sqrt(v_hat) + 1e-8), m, v
 
 
-def latent_optimisation(generate, score, x, mask, steps, latent_dim: int, critic: bool = False,
-                        perceptual_weight: float = PERCEPTUAL_WEIGHT, restarts: int = RESTARTS, seed: int = 0):
+def latent_optimisation(
+    generate,
+    score,
+    x,
+    mask,
+    steps,
+    latent_dim: int,
+    critic: bool = False,
+    perceptual_weight: float = PERCEPTUAL_WEIGHT,
+    restarts: int = RESTARTS,
+    seed: int = 0,
+):
     """Yeh et al. 2017 §3.2: minimise L_c + λ·L_p over z for every image, from ``restarts`` starts
     z₀ ~ N(0, I) drawn with a fixed seed (so a call is reproducible), in one batch; the step size decays
     linearly to 0 over ``steps`` so that Adam settles on the L1 minimum. Keeps each image's start with the
@@ -79,8 +91,10 @@ def latent_optimisation(generate, score, x, mask, steps, latent_dim: int, critic
 
     def total_loss(z):
         generated = generate(z)
-        return (contextual_loss(tiled_x, generated, tiled_mask)
-                + perceptual_weight * perceptual_loss(score(generated), critic)), generated
+        return (
+            contextual_loss(tiled_x, generated, tiled_mask)
+            + perceptual_weight * perceptual_loss(score(generated), critic)
+        ), generated
 
     total = tf.cast(tf.maximum(steps, 1), tf.float32)
 
@@ -89,15 +103,24 @@ def latent_optimisation(generate, score, x, mask, steps, latent_dim: int, critic
             tape.watch(z)
             loss, _ = total_loss(z)
         t = tf.cast(i, tf.float32) + 1.0
-        return (i + 1, *adam_update(z, tape.gradient(loss, z), m, v, t, LEARNING_RATE * (1.0 - (t - 1.0) / total)))
+        return (
+            i + 1,
+            *adam_update(z, tape.gradient(loss, z), m, v, t, LEARNING_RATE * (1.0 - (t - 1.0) / total)),
+        )
 
-    _, z, _, _ = tf.while_loop(lambda i, *_: i < steps, step, (tf.constant(0), z, tf.zeros_like(z), tf.zeros_like(z)))
+    _, z, _, _ = tf.while_loop(
+        lambda i, *_: i < steps, step, (tf.constant(0), z, tf.zeros_like(z), tf.zeros_like(z))
+    )
     loss, generated = total_loss(z)
     best = tf.argmin(tf.reshape(loss, [restarts, batch]), axis=0, output_type=tf.int32)  # (batch,)
     pick = best * batch + tf.range(batch)
     generated = tf.gather(generated, pick)
-    return {"images": put_back_known(x, mask, generated), "generated": generated, "z": tf.gather(z, pick),
-            "loss": tf.gather(loss, pick)}
+    return {
+        "images": put_back_known(x, mask, generated),
+        "generated": generated,
+        "z": tf.gather(z, pick),
+        "loss": tf.gather(loss, pick),
+    }
 
 
 def restoration_endpoints(model) -> dict:
@@ -111,7 +134,10 @@ def restoration_endpoints(model) -> dict:
 
     if isinstance(model, SequenceVAE) or len(getattr(model, "image_shape", ())) != 3:
         return {}
-    critic = getattr(model, "critic", False) or getattr(model, "loss", None) not in ("minimax", "nonsaturating")
+    critic = getattr(model, "critic", False) or getattr(model, "loss", None) not in (
+        "minimax",
+        "nonsaturating",
+    )
     x_spec = tf.TensorSpec((None, *model.image_shape), tf.float32, name="x")
     mask_spec = tf.TensorSpec((None, *model.image_shape), tf.float32, name="mask")
     label_spec = tf.TensorSpec((None,), tf.int32, name="label")
@@ -121,24 +147,52 @@ def restoration_endpoints(model) -> dict:
         return code[0] if isinstance(code, (list, tuple)) else code
 
     if isinstance(model, ConditionalVAE):
+
         def complete(x, mask, label, iterations):
             return markov_chain_completion(
-                lambda c: model.decode(posterior_mean(model.encode(c, label)), label), x, mask, iterations, 0.5)
+                lambda c: model.decode(posterior_mean(model.encode(c, label)), label),
+                x,
+                mask,
+                iterations,
+                0.5,
+            )
+
         return {"complete": (complete, [x_spec, mask_spec, label_spec, count])}
     if isinstance(model, Autoencoder):
+
         def complete(x, mask, iterations):
-            return markov_chain_completion(lambda c: model.decode(posterior_mean(model.encode(c))), x, mask,
-                                           iterations, 0.5)
+            return markov_chain_completion(
+                lambda c: model.decode(posterior_mean(model.encode(c))), x, mask, iterations, 0.5
+            )
+
         return {"complete": (complete, [x_spec, mask_spec, count])}
     if isinstance(model, ConditionalGAN):
+
         def project(x, mask, label, steps):
             tiled = tf.tile(label, [RESTARTS])
-            return latent_optimisation(lambda z: model.generate(z, tiled), lambda g: model.score(g, tiled, False),
-                                       x, mask, steps, model.latent_dim, critic)
+            return latent_optimisation(
+                lambda z: model.generate(z, tiled),
+                lambda g: model.score(g, tiled, False),
+                x,
+                mask,
+                steps,
+                model.latent_dim,
+                critic,
+            )
+
         return {"project": (project, [x_spec, mask_spec, label_spec, count])}
     if isinstance(model, GAN):
+
         def project(x, mask, steps):
-            return latent_optimisation(model.generate, lambda g: model.discriminator(g, training=False), x, mask,
-                                       steps, model.latent_dim, critic)
+            return latent_optimisation(
+                model.generate,
+                lambda g: model.discriminator(g, training=False),
+                x,
+                mask,
+                steps,
+                model.latent_dim,
+                critic,
+            )
+
         return {"project": (project, [x_spec, mask_spec, count])}
     return {}

@@ -30,14 +30,18 @@ class Restorer:
     def __init__(self, run_dir):
         self.run_dir = Path(run_dir)
         if not (self.run_dir / "config.yaml").is_file():
-            raise UserError(f"{self.run_dir} is not a run folder (no config.yaml); give the --out of a finished "
-                            "python -m vae_gan_tf.train")
+            raise UserError(
+                f"{self.run_dir} is not a run folder (no config.yaml); give the --out of a finished "
+                "python -m vae_gan_tf.train"
+            )
         saved_model = find_saved_model(self.run_dir)
         self.info = read_export_info(saved_model)
         family = self.info["family"]
         if family not in VAE_FAMILY + GAN_FAMILY:
-            raise UserError(f"{self.run_dir} holds a {family}, which has no image completion; use an image "
-                            "VAE, autoencoder, VAE/GAN, CVAE, GAN, WGAN or CGAN run")
+            raise UserError(
+                f"{self.run_dir} holds a {family}, which has no image completion; use an image "
+                "VAE, autoencoder, VAE/GAN, CVAE, GAN, WGAN or CGAN run"
+            )
         self.endpoint = "complete" if family in VAE_FAMILY else "project"
         self.conditional = self.info.get("num_classes") is not None
         self.loaded = load_saved_model(saved_model)
@@ -49,8 +53,10 @@ class Restorer:
     def _reexported(self):
         keras_file = self.run_dir / "model.keras"
         if not keras_file.is_file():
-            raise UserError(f"{self.run_dir}'s SavedModel has no '{self.endpoint}' endpoint and there is no "
-                            "model.keras to rebuild it from; retrain the run with this version of vae_gan_tf")
+            raise UserError(
+                f"{self.run_dir}'s SavedModel has no '{self.endpoint}' endpoint and there is no "
+                "model.keras to rebuild it from; retrain the run with this version of vae_gan_tf"
+            )
         import keras
 
         import vae_gan_tf.models.registry  # noqa: F401  (registers the model classes for load_model)
@@ -58,7 +64,9 @@ class Restorer:
 
         self._temporary = tempfile.TemporaryDirectory(prefix="vae_gan_tf_export_")
         model = keras.models.load_model(keras_file)
-        path = export_saved_model(model, Path(self._temporary.name) / "saved_model", tuple(self.info["pixel_range"]))
+        path = export_saved_model(
+            model, Path(self._temporary.name) / "saved_model", tuple(self.info["pixel_range"])
+        )
         return load_saved_model(path)
 
     def _call(self, x, masks, labels, steps: int) -> dict:
@@ -66,14 +74,18 @@ class Restorer:
 
         outputs: dict = {}
         for start in range(0, len(x), BATCH):
-            args = [tf.constant(x[start:start + BATCH] * self.span + self.low),
-                    tf.constant(masks[start:start + BATCH])]
+            args = [
+                tf.constant(x[start:start + BATCH] * self.span + self.low),
+                tf.constant(masks[start:start + BATCH]),
+            ]
             if self.conditional:
                 args.append(tf.constant(labels[start:start + BATCH], tf.int32))
             result = getattr(self.loaded, self.endpoint)(*args, tf.constant(steps, tf.int32))
             for key in ("images", "generated"):
                 if key in result:
-                    outputs.setdefault(key, []).append(np.clip((result[key].numpy() - self.low) / self.span, 0, 1))
+                    outputs.setdefault(key, []).append(
+                        np.clip((result[key].numpy() - self.low) / self.span, 0, 1)
+                    )
         return {key: np.concatenate(parts) for key, parts in outputs.items()}
 
     def complete(self, x, masks, labels, steps: int):
@@ -81,8 +93,8 @@ class Restorer:
         return self._call(x, masks, labels, steps)["images"]
 
     def denoise(self, noisy, labels, steps: int):
-        """The model's clean estimate of ``noisy``: the VAE family's reconstruction (the chain's step with every
-        pixel given), the GAN family's projection G(z*) onto its range with every pixel known."""
+        """The model's clean estimate of ``noisy``: the VAE family's reconstruction (the chain's step with
+        every pixel given), the GAN family's projection G(z*) onto its range with every pixel known."""
         masks = np.ones_like(noisy)
         if self.endpoint == "project":
             return self._call(noisy, masks, labels, steps)["generated"]
@@ -112,10 +124,14 @@ def held_out(run_dir: Path, n: int, seed: int, need_labels: bool):
         arrays = load_source(config.data.source, "train", config.data.image_size)
         indices = split_validation(len(arrays.images), config.data.validation_split)[1]
     if len(indices) == 0:
-        raise UserError(f"{run_dir} holds out no images (data.validation_split is 0); completion is measured on "
-                        "held-out images")
+        raise UserError(
+            f"{run_dir} holds out no images (data.validation_split is 0); completion is measured on "
+            "held-out images"
+        )
     if need_labels and arrays.labels is None:
-        raise UserError(f"data source {config.data.source!r} has no labels, which this conditional model needs")
+        raise UserError(
+            f"data source {config.data.source!r} has no labels, which this conditional model needs"
+        )
     chosen = np.random.default_rng(seed).permutation(indices)[:n]
     images = prepare_images(arrays, config)[chosen]
     return images, (arrays.labels[chosen] if arrays.labels is not None else None), config

@@ -10,7 +10,7 @@ import numpy as np
 from vae_gan_tf.errors import UserError
 
 USEFULNESS_METRICS = ("cas", "augment")
-CLASSIFIER_STEPS = 1500
+CLASSIFIER_STEPS = 1000
 AUGMENT_PER_CLASS = (10, 100)
 AUGMENT_SEEDS = (0, 1, 2)
 
@@ -19,8 +19,8 @@ def check_conditional(info: dict, run_dir: Path, chosen) -> None:
     """A UserError when cas/augment are asked of a run that cannot draw labelled samples."""
     asked = [m for m in chosen if m in USEFULNESS_METRICS]
     if asked and info.get("num_classes") is None:
-        raise UserError(f"{','.join(asked)} need labelled samples, but {run_dir} holds an unconditional "
-                        f"{info['family']}; evaluate a cvae or cgan run")
+        raise UserError(f"--metrics {','.join(asked)} needs labelled samples, but {run_dir} holds an "
+                        f"unconditional {info['family']}; evaluate a cvae or cgan run")
 
 
 def labelled_splits(config):
@@ -54,14 +54,22 @@ def usefulness_metrics(run_dir: Path, config, info: dict, chosen, n: int, seed: 
     if "cas" in chosen:
         order = np.random.default_rng(seed).permutation(len(real[1]))[:n]
         results["cas"] = classification_accuracy_score(*generated, *test, classes, CLASSIFIER_STEPS, seed)
-        results["cas_real_same_size"] = classification_accuracy_score(real[0][order], real[1][order], *test,
-                                                                      classes, CLASSIFIER_STEPS, seed)
+        results["cas_real_same_size"] = classification_accuracy_score(
+            real[0][order], real[1][order], *test, classes, CLASSIFIER_STEPS, seed
+        )
         results["cas_images"] = int(n)
     if "augment" in chosen:
         for per_class in AUGMENT_PER_CLASS:
-            gain = augmentation_gain(real, generated, test, classes, per_class, CLASSIFIER_STEPS, AUGMENT_SEEDS)
+            gain = augmentation_gain(
+                real, generated, test, classes, per_class, CLASSIFIER_STEPS, AUGMENT_SEEDS
+            )
             prefix = f"augment{per_class}"
-            results.update({f"{prefix}_accuracy_real": gain["accuracy_real"],
-                            f"{prefix}_accuracy_with_generated": gain["accuracy_real_plus_generated"],
-                            f"{prefix}_gain": gain["gain_mean"], f"{prefix}_gain_std": gain["gain_std"]})
+            results.update(
+                {
+                    f"{prefix}_accuracy_real": gain["accuracy_real"],
+                    f"{prefix}_accuracy_with_generated": gain["accuracy_real_plus_generated"],
+                    f"{prefix}_gain": gain["gain_mean"],
+                    f"{prefix}_gain_std": gain["gain_std"],
+                }
+            )
     return results

@@ -21,10 +21,15 @@ def fit_classifier(images, labels, classes: int, steps: int, seed: int = 0) -> k
     """The feature CNN trained on (``images`` in [0, 1], int ``labels``) for ``steps`` steps."""
     keras.utils.set_random_seed(seed)
     model = classifier_network(images.shape[1:], classes)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    data = (tf.data.Dataset.from_tensor_slices((images.astype(np.float32), labels.astype(np.int32)))
-            .shuffle(len(images), seed=seed).repeat().batch(BATCH_SIZE))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
+    data = (
+        tf.data.Dataset.from_tensor_slices((images.astype(np.float32), labels.astype(np.int32)))
+        .shuffle(len(images), seed=seed)
+        .repeat()
+        .batch(BATCH_SIZE)
+    )
     model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
     return model
 
@@ -35,8 +40,9 @@ def accuracy(model: keras.Model, images, labels) -> float:
     return float(np.mean(probabilities.argmax(axis=1) == labels))
 
 
-def classification_accuracy_score(train_images, train_labels, test_images, test_labels, classes: int,
-                                  steps: int, seed: int = 0) -> float:
+def classification_accuracy_score(
+    train_images, train_labels, test_images, test_labels, classes: int, steps: int, seed: int = 0
+) -> float:
     """CAS (Ravuri & Vinyals 2019, §3): the real-test-set accuracy of a classifier trained only on the given
     labelled images. With generated images it is the CAS; with real ones it is the ordinary baseline."""
     model = fit_classifier(train_images, train_labels, classes, steps, seed)
@@ -46,7 +52,9 @@ def classification_accuracy_score(train_images, train_labels, test_images, test_
 def per_class_subset(labels, per_class: int, seed: int) -> np.ndarray:
     """Indices of ``per_class`` random examples of every class (fewer if a class has fewer)."""
     rng = np.random.default_rng(seed)
-    return np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in np.unique(labels)])
+    return np.concatenate(
+        [rng.permutation(np.flatnonzero(labels == c))[:per_class] for c in np.unique(labels)]
+    )
 
 
 def augmentation_gain(real, generated, test, classes: int, per_class: int, steps: int, seeds) -> dict:
@@ -60,7 +68,13 @@ def augmentation_gain(real, generated, test, classes: int, per_class: int, steps
         both = (np.concatenate([x, generated[0]]), np.concatenate([y, generated[1]]))
         added.append(classification_accuracy_score(*both, *test, classes, steps, seed))
     gains = np.subtract(added, alone)
-    return {"real_per_class": per_class, "generated": int(len(generated[1])), "seeds": list(seeds),
-            "accuracy_real": float(np.mean(alone)), "accuracy_real_plus_generated": float(np.mean(added)),
-            "gain_mean": float(gains.mean()), "gain_std": float(gains.std(ddof=1)) if len(gains) > 1 else 0.0,
-            "gains": [float(g) for g in gains]}
+    return {
+        "real_per_class": per_class,
+        "generated": int(len(generated[1])),
+        "seeds": list(seeds),
+        "accuracy_real": float(np.mean(alone)),
+        "accuracy_real_plus_generated": float(np.mean(added)),
+        "gain_mean": float(gains.mean()),
+        "gain_std": float(gains.std(ddof=1)) if len(gains) > 1 else 0.0,
+        "gains": [float(g) for g in gains],
+    }
