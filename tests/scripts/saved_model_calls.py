@@ -3,7 +3,8 @@
     python saved_model_calls.py SAVED_MODEL INPUTS.npz OUTPUTS.npz 'CALLS_JSON'
 
 CALLS_JSON maps an output name to [endpoint, [input names in INPUTS.npz]]; each endpoint's outputs are saved
-under that name (a tuple of outputs as name_0, name_1, ...; named outputs as name_key). Prints the vae_gan_tf modules imported (none).
+under that name (a tuple of outputs as name_0, name_1, ...; named outputs as name_key). Prints the
+vae_gan_tf modules imported (none).
 """
 
 import importlib.abc
