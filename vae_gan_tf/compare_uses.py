@@ -60,7 +60,8 @@ def answer_lines(runs) -> list[str]:
                 ((run[section][setting][key], run["name"]) for run in runs if setting in run[section]),
                 reverse=True,
             )
-            shown = ", ".join(f"{n} {v:.2f}" for v, n in values)
+            shown = ", ".join(f"{n} {v:.2f}{accuracy_note(run_by(runs, n)[section][setting])}"
+                              for v, n in values)
             parts.append(
                 f"{setting}: **{values[0][1]}** ({shown})"
                 if len(values) > 1
@@ -97,6 +98,13 @@ def answer_lines(runs) -> list[str]:
                     f"added (gain {gain:+.3f} ± {run['samples'][f'augment{per_class}_gain_std']:.3f})"
                 )
     return lines
+
+
+def accuracy_note(scores: dict) -> str:
+    """`` (classifier accuracy 0.93)`` for a completion with labels, else nothing."""
+    if "accuracy_completed" not in scores:
+        return ""
+    return f" (classifier accuracy {scores['accuracy_completed']:.2f})"
 
 
 def run_by(runs, name):

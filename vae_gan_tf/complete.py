@@ -99,7 +99,7 @@ def main(argv=None) -> int:
         first = slice(0, args.metrics_n)
         scores = completion_scores(images[first], None if labels is None else labels[first], masks[first],
                                    completed[first], steps, config.data.source)
-        save_rows(rows, restorer.run_dir / "uses" / f"complete_{name}.png",
+        save_rows(rows, restorer.run_dir / "uses" / f"complete_{name.replace(':', '')}.png",
                   f"{title}: originals / masked / completed")
         path = record(restorer.run_dir, "completion", name, scores)
         print("  ".join(f"{k}={v}" for k, v in scores.items()))

@@ -82,10 +82,12 @@ def main(argv=None) -> int:
     if args.metrics:
         save_rows(
             [images[shown], noisy[shown], denoised[shown]],
-            restorer.run_dir / "uses" / f"denoise_{noise}.png",
+            restorer.run_dir / "uses" / f"denoise_{noise.replace(':', '')}.png",
             title,
         )
-        print(f"wrote {record(restorer.run_dir, 'denoising', noise, scores | {'steps': steps})}")
+        if restorer.endpoint == "project":  # the VAE family's reconstruction has no steps
+            scores["steps"] = steps
+        print(f"wrote {record(restorer.run_dir, 'denoising', noise, scores)}")
     return 0
 
 
