@@ -18,7 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 MODELS = {
@@ -32,8 +31,11 @@ NOISES = ("gaussian:0.3", "salt_pepper:0.2", "mask:0.3")
 GANS = ("dcgan", "cgan")
 
 
-def run(*args: str) -> str:
-    """``python -m`` one of the package's commands; its stdout, or exit with its stderr."""
+def run(*args: str, skip: bool = False) -> str:
+    """``python -m`` one of the package's commands (unless ``skip``); returns the command, or exits with its
+    stderr when it fails."""
+    if skip:
+        return " ".join(["python", "-m", *args])
     command = [sys.executable, "-m", *args]
     print("$ " + " ".join(command[1:]), flush=True)
     result = subprocess.run(
@@ -55,66 +57,61 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=2000, help="samples for evaluate (and CAS)")
     parser.add_argument("--gan-steps", type=int, default=200, help="Adam steps on z for the GANs")
     parser.add_argument("--out", default="benchmarks/results/uses")
+    parser.add_argument("--models", default=",".join(MODELS), help=f"a subset of {','.join(MODELS)}")
+    parser.add_argument("--reuse", action="store_true",
+                        help="skip the measurements the runs already hold (uses.json, a matching eval.json)")
     args = parser.parse_args(argv)
     runs, out = Path(args.runs), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     figures: dict = {"data": args.data, "minutes_per_model": args.minutes, "runs": {}}
-    for name, config in MODELS.items():
+    chosen = args.models.split(",")
+    if set(chosen) - set(MODELS):
+        sys.exit(f"--models {args.models}: choose from {','.join(MODELS)}")
+    for name in chosen:
         if not (runs / name / "saved_model").is_dir():
-            run(
-                "vae_gan_tf.train",
-                "--config",
-                config,
-                "--out",
-                str(runs / name),
-                "--verbose",
-                "2",
-                "--set",
-                f"data.source={args.data}",
-                "--set",
-                "train.epochs=100",
-                "--set",
-                f"train.time_budget_minutes={args.minutes}",
-            )
+            run("vae_gan_tf.train", "--config", MODELS[name], "--out", str(runs / name), "--verbose", "2",
+                "--set", f"data.source={args.data}", "--set", "train.epochs=100",
+                "--set", f"train.time_budget_minutes={args.minutes}")
     from vae_gan_tf.config import load_config
     from vae_gan_tf.features import classifier_path
 
-    source = load_config(runs / "vae" / "config.yaml").data.source
+    source = load_config(runs / chosen[0] / "config.yaml").data.source
     if not classifier_path(source).is_file():
         run("vae_gan_tf.evaluate", "--train-classifier", source, "--classifier-epochs", "5")
-    for name in MODELS:
+    for name in chosen:
         run_dir = runs / name
-        started = time.perf_counter()
         commands = {}
+        done = json.loads((run_dir / "uses.json").read_text()) if (run_dir / "uses.json").is_file() else {}
+
+        def skip(section, key):  # measured by an earlier call
+            return args.reuse and key in done.get(section, {})
+
         common = ["--metrics", "--metrics-n", str(args.metrics_n), "--out", str(out / "tmp.png")]
         if name in GANS:
             common += ["--steps", str(args.gan_steps)]
         for mask in MASKS:
-            commands[f"complete {mask}"] = run("vae_gan_tf.complete", str(run_dir), "--mask", mask, *common)
+            commands[f"complete {mask}"] = run("vae_gan_tf.complete", str(run_dir), "--mask", mask, *common,
+                                               skip=skip("completion", mask))
         for noise in NOISES:
-            commands[f"denoise {noise}"] = run("vae_gan_tf.denoise", str(run_dir), "--noise", noise, *common)
+            commands[f"denoise {noise}"] = run("vae_gan_tf.denoise", str(run_dir), "--noise", noise, *common,
+                                               skip=skip("denoising", noise))
         metrics = "fid,kid,pr,classes" + (",cas,augment" if name.startswith("c") else "")
-        commands["evaluate"] = run(
-            "vae_gan_tf.evaluate", str(run_dir), "--metrics", metrics, "--n", str(args.n)
-        )
+        eval_file = run_dir / "eval.json"
+        evaluated = json.loads(eval_file.read_text()) if eval_file.is_file() else {}
+        fresh = evaluated.get("metrics_requested") == metrics.split(",") and evaluated.get("n") == args.n
+        commands["evaluate"] = run("vae_gan_tf.evaluate", str(run_dir), "--metrics", metrics,
+                                   "--n", str(args.n), skip=args.reuse and fresh)
         figures["runs"][name] = {
             "train": json.loads((run_dir / "metrics.json").read_text()),
             "uses": json.loads((run_dir / "uses.json").read_text()),
             "evaluate": json.loads((run_dir / "eval.json").read_text())["metrics"],
             "commands": commands,
-            "measure_seconds": round(time.perf_counter() - started, 1),
         }
         for picture in sorted((run_dir / "uses").glob("*.png")):
             shutil.copyfile(picture, out / f"{name}_{picture.name.replace(':', '')}")
     (out / "tmp.png").unlink(missing_ok=True)
-    run(
-        "vae_gan_tf.compare",
-        *[str(runs / name) for name in MODELS],
-        "--out",
-        str(out / "report"),
-        "--n",
-        str(args.n),
-    )
+    run("vae_gan_tf.compare", *[str(runs / name) for name in chosen], "--out", str(out / "report"),
+        "--n", str(args.n))
     (out / "uses_mnist.json").write_text(json.dumps(figures, indent=2))
     print(f"wrote {out / 'uses_mnist.json'}")
     return 0
