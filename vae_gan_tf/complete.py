@@ -74,8 +74,13 @@ def main(argv=None) -> int:
         raise UserError(f"--steps must be at least 1, got {args.steps}")
     if not Path(args.out).resolve().parent.is_dir():
         raise UserError(f"--out {args.out}: the folder {Path(args.out).parent} does not exist")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from vae_gan_tf.corruption import make_masks
+    from vae_gan_tf.exported import find_saved_model, read_export_info
+
+    shape = read_export_info(find_saved_model(args.run))["image_shape"]
+    if len(shape) == 3 and not mask_spec.startswith("random:"):  # a mask that cannot fit fails before TF
+        make_masks(mask_spec, (1, *shape), args.seed)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from vae_gan_tf.restoration import DEFAULT_STEPS, Restorer, held_out, record, save_rows
 
     restorer = Restorer(args.run)
