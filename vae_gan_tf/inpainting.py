@@ -2,9 +2,9 @@
 (图像补充 image completion) and doc 004 §5 (降噪 denoising) promise for both families.
 
 - VAE family (VAE, β-VAE, CVAE, VAE/GAN, autoencoder): the missing-data Markov chain of Rezende, Mohamed &
-  Wierstra 2014 (§6.3, "missing data imputation"): encode, decode, put the known pixels back, repeat.
+  Wierstra 2014 (their missing-data imputation experiment): encode, decode, put the known pixels back, repeat.
 - GAN family (GAN, DCGAN, WGAN, CGAN): the latent optimisation of Yeh et al. 2017 ("Semantic image
-  inpainting with deep generative models", §3.2): z* = argmin_z L_c(z) + λ·L_p(z), Adam on z from several
+  inpainting with deep generative models", CVPR 2017): z* = argmin_z L_c(z) + λ·L_p(z), Adam on z from several
   random starts at once, then the known pixels are put back over G(z*).
 
 Both work in the model's own pixel range and return a dict of named tensors, so that the same functions
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-PERCEPTUAL_WEIGHT = 0.003  # λ of Yeh et al. 2017, §4 ("λ = 0.003")
+PERCEPTUAL_WEIGHT = 0.003  # λ, the value Yeh et al. 2017 used (not re-tuned for these models)
 LEARNING_RATE = 0.05  # Adam on z; Yeh et al. used 0.03 with momentum 0.9
 RESTARTS = 4  # random starts per image, all optimised in one batch
 ADAM_BETAS = (0.9, 0.999)
@@ -29,9 +29,10 @@ def put_back_known(x, mask, estimate):
 
 
 def markov_chain_completion(reconstruct, x, mask, iterations, fill=0.0):
-    """Rezende et al. 2014 §6.3: start from the known pixels (missing ones at ``fill``) and iterate
-    x ← M ⊙ x + (1 − M) ⊙ reconstruct(x) ``iterations`` times. ``reconstruct`` is the decoder mean at the
-    posterior mean, so this is the chain's noise-free version (Rezende et al. sample z and x)."""
+    """Rezende et al. 2014 (missing-data imputation): start from the known pixels (missing ones at
+    ``fill``) and iterate x ← M ⊙ x + (1 − M) ⊙ reconstruct(x) ``iterations`` times. ``reconstruct`` is
+    the decoder mean at the posterior mean, so this is the chain's noise-free version (Rezende et al. sample
+    z and x)."""
     start = put_back_known(x, mask, tf.fill(tf.shape(x), tf.cast(fill, x.dtype)))
     _, current = tf.while_loop(
         lambda i, _: i < iterations,
@@ -42,14 +43,15 @@ def markov_chain_completion(reconstruct, x, mask, iterations, fill=0.0):
 
 
 def contextual_loss(x, generated, mask):
-    """Yeh et al. 2017 eq. 2 with uniform weights: L_c = ‖M ⊙ (G(z) − x)‖₁, summed per example, shape (N,).
+    """Yeh et al. 2017's contextual loss with uniform weights: L_c = ‖M ⊙ (G(z) − x)‖₁, summed per example,
+    shape (N,).
     (They also weight each known pixel by its share of missing neighbours; uniform weights let the same loss
     serve projection, where every pixel is known.)"""
     return tf.reduce_sum(tf.reshape(tf.abs(mask * (generated - x)), [tf.shape(x)[0], -1]), axis=1)
 
 
 def perceptual_loss(scores, critic: bool):
-    """Yeh et al. 2017 eq. 3, L_p = log(1 − D(G(z))) = −softplus(logit), per example. For a critic
+    """Yeh et al. 2017's perceptual loss, L_p = log(1 − D(G(z))) = −softplus(logit), per example. For a critic
     (WGAN, or any D whose output is a raw score) the realness is the score itself: L_p = −score."""
     scores = tf.reshape(scores, [-1])
     return -scores if critic else -tf.nn.softplus(scores)
@@ -77,7 +79,7 @@ def latent_optimisation(
     restarts: int = RESTARTS,
     seed: int = 0,
 ):
-    """Yeh et al. 2017 §3.2: minimise L_c + λ·L_p over z for every image, from ``restarts`` starts
+    """Yeh et al. 2017: minimise L_c + λ·L_p over z for every image, from ``restarts`` starts
     z₀ ~ N(0, I) drawn with a fixed seed (so a call is reproducible), in one batch; the step size decays
     linearly to 0 over ``steps`` so that Adam settles on the L1 minimum. Keeps each image's start with the
     lowest final loss. ``generate(z)`` -> images, ``score(images)`` -> D's logits (or critic scores).

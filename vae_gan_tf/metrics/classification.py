@@ -1,5 +1,5 @@
 """Generated samples as training data (doc 002 §1.5, 数据增强 data augmentation): the classification accuracy
-score (CAS, Ravuri & Vinyals 2019, §3) and the gain from adding generated images to a few real ones.
+score (CAS, Ravuri & Vinyals 2019) and the gain from adding generated images to a few real ones.
 
 Every arm trains the library's feature CNN (features.classifier_network) from the same initialisation
 seed with the same recipe: Adam 1e-3, batches of 128 drawn from the shuffled, repeated training set, a
@@ -43,7 +43,7 @@ def accuracy(model: keras.Model, images, labels) -> float:
 def classification_accuracy_score(
     train_images, train_labels, test_images, test_labels, classes: int, steps: int, seed: int = 0
 ) -> float:
-    """CAS (Ravuri & Vinyals 2019, §3): the real-test-set accuracy of a classifier trained only on the given
+    """CAS (Ravuri & Vinyals 2019): the real-test-set accuracy of a classifier trained only on the given
     labelled images. With generated images it is the CAS; with real ones it is the ordinary baseline."""
     model = fit_classifier(train_images, train_labels, classes, steps, seed)
     return accuracy(model, test_images, test_labels)
