@@ -7,7 +7,7 @@ on full MNIST (issue 13). Short-budget models: each trains for ``--minutes`` of 
 Trains the four runs into ``--runs`` (skipping those already there), then runs the package's own commands
 on each: ``complete --metrics`` per mask, ``denoise --metrics`` per noise, ``evaluate --metrics
 ...,cas,augment`` for the conditional runs, and ``compare`` over all four. Writes ``uses_mnist.json``
-(every figure with its command), the grids, and the report into ``--out``.
+(every figure with its command) and the report, whose ``images/`` hold the grids, into ``--out``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -107,11 +106,10 @@ def main(argv=None) -> int:
             "evaluate": json.loads((run_dir / "eval.json").read_text())["metrics"],
             "commands": commands,
         }
-        for picture in sorted((run_dir / "uses").glob("*.png")):
-            shutil.copyfile(picture, out / f"{name}_{picture.name.replace(':', '')}")
     (out / "tmp.png").unlink(missing_ok=True)
     run("vae_gan_tf.compare", *[str(runs / name) for name in chosen], "--out", str(out / "report"),
         "--n", str(args.n))
+    (out / "report" / "report.html").unlink()  # report.md with its images/ holds the same, without base64
     (out / "uses_mnist.json").write_text(json.dumps(figures, indent=2))
     print(f"wrote {out / 'uses_mnist.json'}")
     return 0
