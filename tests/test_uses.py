@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import call_saved_model, run_module
+from conftest import call_saved_model, run_module
 from vae_gan_tf.corruption import check_masks, check_noise_spec, corrupt, make_masks
 from vae_gan_tf.errors import UserError
 from vae_gan_tf.inpainting import latent_optimisation, markov_chain_completion
