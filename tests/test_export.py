@@ -34,4 +34,4 @@ def test_saved_model_endpoints_without_the_package(tiny_run, tmp_path):
 def test_export_info_describes_the_model(tiny_run):
     info = json.loads((tiny_run / "saved_model" / "assets" / "vae_gan_tf.json").read_text())
     assert info["family"] == "VAE" and info["latent_dim"] == 4 and info["image_shape"] == [8, 8, 1]
-    assert info["endpoints"] == ["decode", "encode", "generate", "reconstruct", "sample"]
+    assert info["endpoints"] == ["complete", "decode", "encode", "generate", "reconstruct", "sample"]

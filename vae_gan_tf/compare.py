@@ -1,7 +1,8 @@
 """python -m vae_gan_tf.compare RUN [RUN ...] --out REPORT_DIR: a side-by-side report of trained runs.
 
 The report puts the documents' comparison questions to measurement: which model is sharper, which
-is more diverse, which trains more stably, and which is cheaper. ``REPORT_DIR/report.md`` has the
+is more diverse, which trains more stably, and which is cheaper; and which completes images, removes noise
+and trains a classifier better (compare_uses.py). ``REPORT_DIR/report.md`` has the
 images beside it in ``images/``. ``report.html`` holds the same content with the images inline.
 Every run is evaluated on one feature extractor and one real set (``--data``, default: the first run's
 source); a run whose ``eval.json`` was computed on anything else (features, real data, n) is evaluated
@@ -256,8 +257,9 @@ def answers(runs) -> list[str]:
     return lines
 
 
-def write_report(runs, out_dir: Path) -> None:
-    """report.md (images in images/) and report.html (images inline)."""
+def write_report(runs, out_dir: Path, extra=((), ())) -> None:
+    """report.md (images in images/) and report.html (images inline); ``extra`` is (markdown lines, HTML
+    fragments) of further sections, put at the end."""
     keys = []
     for run in runs:
         keys += [k for k in run["row"] if k not in keys]
@@ -297,6 +299,7 @@ def write_report(runs, out_dir: Path) -> None:
             body.append(f"<h3>{html.escape(run['name'])}</h3><img alt='{html.escape(section)}' "
                         f"src='data:image/png;base64,{encoded}'>")
         md.append("")
+    md, body = md + list(extra[0]), body + list(extra[1])
     (out_dir / "report.md").write_text("\n".join(md))
     (out_dir / "report.html").write_text("<!doctype html><html><head><meta charset='utf-8'><title>vae_gan_tf "
                                          "comparison</title></head><body>" + "\n".join(body) + "</body></html>")
@@ -349,7 +352,9 @@ def main(argv=None) -> int:
     except UserError:  # a refused comparison leaves no half-made report
         shutil.rmtree(out_dir if created else images_dir, ignore_errors=True)
         raise
-    write_report(runs, out_dir)
+    from vae_gan_tf.compare_uses import uses_of, uses_section
+
+    write_report(runs, out_dir, uses_section([uses_of(d, r["name"], images_dir) for d, r in zip(run_dirs, runs)]))
     print(f"wrote {out_dir / 'report.md'} and {out_dir / 'report.html'}")
     return 0
 

@@ -1,11 +1,12 @@
-"""python -m vae_gan_tf.evaluate RUN [--metrics fid,kid,is,pr,classes,modes,nll] [--n 10000]
+"""python -m vae_gan_tf.evaluate RUN [--metrics fid,kid,is,pr,classes,modes,nll,cas,augment] [--n 10000]
     [--features classifier|inception|fid_inception] [--data SOURCE]
 python -m vae_gan_tf.evaluate --train-classifier SOURCE
 
 Real images come from the run's data source (or ``--data``). Generated ones come from the run's
-SavedModel, and ``nll`` also reads ``model.keras``. The results are written to ``RUN/eval.json`` and
-printed as a table. Every number names the feature extractor that produced it, and ``basis`` in
-eval.json records the extractor and the real images (docs/evaluation_features.md).
+SavedModel, and ``nll`` also reads ``model.keras``; ``cas`` and ``augment`` (conditional runs) train the
+feature CNN on labelled samples (usefulness.py). The results are written to ``RUN/eval.json`` and printed
+as a table. Every number names the feature extractor that produced it, and ``basis`` in eval.json records
+the extractor and the real images (docs/evaluation_features.md).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from vae_gan_tf.errors import UserError, run_cli
 from vae_gan_tf.exported import load_saved_model, prior_samples, read_export_info
 from vae_gan_tf.quiet import import_tensorflow
 
-ALL_METRICS = ("fid", "kid", "is", "pr", "classes", "modes", "nll")
+ALL_METRICS = ("fid", "kid", "is", "pr", "classes", "modes", "nll", "cas", "augment")
 FEATURE_METRICS = {"fid", "kid", "is", "pr", "classes"}  # the metrics computed on extracted features
 MAX_K = 5000  # importance samples per image for nll (the limit --help has always stated)
 FEATURES = ("classifier", "inception", "fid_inception")
@@ -134,6 +135,19 @@ def generated_samples(run_dir: Path, n: int, seed: int, progress=None):
     return to_unit_range(samples, tuple(info["pixel_range"])), info
 
 
+def generated_samples_for_labels(run_dir: Path, labels, seed: int):
+    """One sample per label from a conditional run's SavedModel, in [0, 1]."""
+    import numpy as np
+
+    from vae_gan_tf.plotting import to_unit_range
+
+    info = read_export_info(run_dir / "saved_model")
+    loaded = load_saved_model(run_dir / "saved_model")
+    z = np.random.default_rng(seed + 2).standard_normal((len(labels), info["latent_dim"])).astype(np.float32)
+    chunks = [prior_samples(loaded, info, z[i:i + 500], labels[i:i + 500]) for i in range(0, len(labels), 500)]
+    return to_unit_range(np.concatenate(chunks), tuple(info["pixel_range"]))
+
+
 def class_coverage(probabilities) -> dict:
     """Stacked-MNIST-style coverage (Metz et al. 2017; Lin et al. 2018): how many classes the classifier
     sees among generated samples, and KL(q(y) ‖ uniform) of their predicted-class histogram."""
@@ -167,6 +181,9 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
                             "completed python -m vae_gan_tf.train")
     start = time.perf_counter()
     config = load_config(run_dir / "config.yaml")
+    from vae_gan_tf.usefulness import check_conditional
+
+    check_conditional(read_export_info(run_dir / "saved_model"), run_dir, metrics or [])
     if config.data.source in SEQUENCE_SOURCES:
         raise UserError(f"{run_dir} models sequences ({config.data.source}); evaluate measures images and 2-D "
                         "points: look at its reconstructions.png and samples/ instead")
@@ -227,6 +244,10 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         results["modes_total"] = len(means)
     if "nll" in chosen:
         results.update(likelihood_metrics(run_dir, config, k, nll_images, verbose))
+    if {"cas", "augment"} & set(chosen):
+        from vae_gan_tf.usefulness import usefulness_metrics
+
+        results.update(usefulness_metrics(run_dir, config, info, chosen, n, seed))
     report = {
         "run": str(run_dir), "family": info["family"], "data": config.data.source, "n": n,
         "basis": evaluation_basis(kind, source, n, seed, real.shape[1:]),

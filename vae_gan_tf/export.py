@@ -1,7 +1,8 @@
 """SavedModel export with named endpoints per family (VAE: encode, decode, sample, reconstruct, generate;
 VAE/GAN: the VAE's and discriminate; autoencoder: encode, decode, reconstruct; GAN/WGAN: sample, generate,
 discriminate; the conditional CVAE and CGAN: the same with an int32 ``label`` per example as the last input,
-and ``generate(label)``), loadable by ``tf.saved_model.load`` alone.
+and ``generate(label)``; and ``complete`` or ``project``, inpainting.py), loadable by
+``tf.saved_model.load`` alone.
 
 Uses ``keras.export.ExportArchive`` (KERAS3_FACTS.md, export): every endpoint has a ``None`` batch
 dimension. A small ``assets/vae_gan_tf.json`` records the family, shapes and pixel range so that
@@ -17,6 +18,7 @@ import keras
 import tensorflow as tf
 
 from vae_gan_tf.exported import INFO_FILE
+from vae_gan_tf.inpainting import restoration_endpoints
 from vae_gan_tf.models.autoencoder import Autoencoder
 from vae_gan_tf.models.conditional import ConditionalGAN, ConditionalVAE
 from vae_gan_tf.models.gan import GAN
@@ -131,6 +133,7 @@ def export_saved_model(model, path, pixel_range=(0.0, 1.0)) -> Path:
         endpoints = adversarial_endpoints(model)
     else:
         endpoints = encoder_decoder_endpoints(model)
+    endpoints.update(restoration_endpoints(model))  # complete / project (inpainting.py)
     for name, (fn, specs) in endpoints.items():
         archive.add_endpoint(name, fn, input_signature=specs)
     archive.write_out(str(path), verbose=False)

@@ -32,6 +32,7 @@ MARKER = ".vae_gan_tf_run"
 RUN_ENTRIES = frozenset({
     MARKER, "config.yaml", "checkpoints", "history.csv", "logs", "samples", "train.log", "model.keras",
     "saved_model", "reconstructions.png", "curves.png", "metrics.json", "eval.json",
+    "uses.json", "uses",  # complete / denoise --metrics (restoration.py)
 })
 INCOMING = ".incoming"  # infix of the temporary names of atomic writes
 

@@ -3,7 +3,8 @@
     python saved_model_calls.py SAVED_MODEL INPUTS.npz OUTPUTS.npz 'CALLS_JSON'
 
 CALLS_JSON maps an output name to [endpoint, [input names in INPUTS.npz]]; each endpoint's outputs are saved
-under that name (a tuple of outputs as name_0, name_1, ...). Prints the vae_gan_tf modules imported (none).
+under that name (a tuple of outputs as name_0, name_1, ...; named outputs as name_key). Prints the
+vae_gan_tf modules imported (none).
 """
 
 import importlib.abc
@@ -27,7 +28,9 @@ data = np.load(inputs)
 result = {}
 for name, (endpoint, args) in json.loads(calls).items():
     out = getattr(loaded, endpoint)(*[tf.constant(data[a]) for a in args])
-    if isinstance(out, (list, tuple)):
+    if isinstance(out, dict):
+        result.update({f"{name}_{key}": o.numpy() for key, o in out.items()})
+    elif isinstance(out, (list, tuple)):
         result.update({f"{name}_{i}": o.numpy() for i, o in enumerate(out)})
     else:
         result[name] = out.numpy()
