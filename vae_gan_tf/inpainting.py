@@ -184,16 +184,20 @@ def restoration_endpoints(model) -> dict:
 
         return {"project": (project, [x_spec, mask_spec, label_spec, count])}
     if isinstance(model, GAN):
+        # A PacGAN discriminator (model.pack > 1) scores packs of images, not one image: there the
+        # projection uses the contextual loss alone.
+        weight = PERCEPTUAL_WEIGHT if model.pack == 1 else 0.0
 
         def project(x, mask, steps):
             return latent_optimisation(
                 model.generate,
-                lambda g: model.discriminator(g, training=False),
+                lambda g: model.discriminator(g, training=False) if model.pack == 1 else tf.zeros([tf.shape(g)[0], 1]),
                 x,
                 mask,
                 steps,
                 model.latent_dim,
                 critic,
+                perceptual_weight=weight,
             )
 
         return {"project": (project, [x_spec, mask_spec, count])}
