@@ -134,18 +134,19 @@ def test_blur_of_two_pixels_costs_more_fid_than_half_a_pixel_on_the_default_feat
     assert fid[0.0] < fid[0.5] < fid[2.0]
 
 
-def test_compare_recomputes_a_foreign_eval_json_and_reuses_its_own(tiny_run, digits_classifier, tmp_path):
+def test_compare_recomputes_a_foreign_eval_json_and_reuses_its_own(tiny_gan_run, digits_classifier, tmp_path):
     from vae_gan_tf.compare import main
 
-    eval_path = tiny_run / "eval.json"
+    run = tiny_gan_run  # a GAN: its evaluation has no importance-weighted likelihood, so it is quick
+    eval_path = run / "eval.json"
     foreign_basis = {"features": "classifier", "features_id": "classifier:digits:another-classifier",
                      "real_data": "digits", "real_split": "train", "real_n": 200, "real_seed": 0,
                      "real_shape": [8, 8, 1]}
-    eval_path.write_text(json.dumps({"run": str(tiny_run), "family": "VAE", "data": "digits", "n": 200,
+    eval_path.write_text(json.dumps({"run": str(run), "family": "GAN", "data": "digits", "n": 200,
                                      "basis": foreign_basis, "features": "classifier",
                                      "features_note": "other",
                                      "metrics": {"fid": 4242.0, "fid_real_halves": 1.0}}))
-    assert main([str(tiny_run), "--out", str(tmp_path / "a"), "--n", "200"]) == 0
+    assert main([str(run), "--out", str(tmp_path / "a"), "--n", "200"]) == 0
     report = (tmp_path / "a" / "report.md").read_text()
     saved = json.loads(eval_path.read_text())
     assert "4242" not in report and saved["basis"] != foreign_basis
@@ -155,7 +156,7 @@ def test_compare_recomputes_a_foreign_eval_json_and_reuses_its_own(tiny_run, dig
     assert lines[4].startswith(f"- Real-halves floor: FID {saved['metrics']['fid_real_halves']:.4g}")
     saved["metrics"]["fid"] = 4242.0  # the same basis: reused, not recomputed
     eval_path.write_text(json.dumps(saved))
-    assert main([str(tiny_run), "--out", str(tmp_path / "b"), "--n", "200"]) == 0
+    assert main([str(run), "--out", str(tmp_path / "b"), "--n", "200"]) == 0
     assert "4242" in (tmp_path / "b" / "report.md").read_text()
     eval_path.unlink()
 
