@@ -87,12 +87,12 @@ def test_second_stage_trains_on_frozen_first_stage_codes(tmp_path):
     config = load_config(None, [*TINY_OVERRIDES, *TWO_STAGE])
     data = make_datasets(config)
     model = compile_model(build_model(config, data.image_shape), config)
-    model.fit(data.train, epochs=1, steps_per_epoch=3, verbose=0)
+    model.fit(data.train, epochs=1, steps_per_epoch=3, verbose=0, shuffle=False)
     first = [w.numpy().copy() for w in model.first_stage_variables]
     second = [w.numpy().copy() for w in model.second_stage_variables]
     assert int(model.second_stage_optimizer.iterations) == 0
     model.set_stage(2)
-    model.fit(data.train, epochs=1, steps_per_epoch=3, verbose=0)
+    model.fit(data.train, epochs=1, steps_per_epoch=3, verbose=0, shuffle=False)
     assert all(np.array_equal(a, w.numpy()) for a, w in zip(first, model.first_stage_variables))
     assert not any(np.array_equal(a, w.numpy()) for a, w in zip(second, model.second_stage_variables))
     assert int(model.optimizer.iterations) == 3 and int(model.second_stage_optimizer.iterations) == 3

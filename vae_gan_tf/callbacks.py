@@ -345,6 +345,8 @@ class EpochTimer(keras.callbacks.Callback):
         self.steps: list[int] = []
         self.steady_seconds = 0.0
         self.steady_steps = 0
+        self.first_seconds = 0.0  # the run's first execution, tracing included
+        self.first_steps = 0
         self._start = 0.0
         self._mark: float | None = None  # end of the last timed execution; None until a fit's first one
 
@@ -364,13 +366,17 @@ class EpochTimer(keras.callbacks.Callback):
         if self._mark is not None:
             self.steady_seconds += now - self._mark
             self.steady_steps += done
+        elif not self.first_steps:
+            self.first_seconds, self.first_steps = now - self._start, done
         self._mark = now
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
 
     def images_per_second(self, images_per_step: int) -> float | None:
-        """Steady training throughput (class docstring), or None before a second execution."""
-        if not self.steady_steps or self.steady_seconds <= 0:
-            return None
-        return round(self.steady_steps * images_per_step / self.steady_seconds, 1)
+        """Steady training throughput (class docstring); when training stopped within its first execution,
+        that execution's rate, tracing included (a lower bound); None before any step."""
+        steps, seconds = self.steady_steps, self.steady_seconds
+        if not steps or seconds <= 0:
+            steps, seconds = self.first_steps, self.first_seconds
+        return round(steps * images_per_step / seconds, 1) if steps and seconds > 0 else None
