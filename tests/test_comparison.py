@@ -122,3 +122,16 @@ def test_two_stage_run_exports_sampling_through_both_decoders(classifier_cache, 
 
     loaded = tf.saved_model.load(str(run_dir / "saved_model"))
     np.testing.assert_allclose(out["sample"], loaded.decode(tf.constant(out["z"])).numpy(), atol=1e-5)
+
+
+def test_stage_one_length_is_fixed_once_stage_two_began(tmp_path):
+    from vae_gan_tf.callbacks import Position
+    from vae_gan_tf.config import dump_config, load_config
+    from vae_gan_tf.errors import UserError
+    from vae_gan_tf.training import check_stage_boundary
+
+    dump_config(load_config(None, [*TWO_STAGE, "train.epochs=2"]), tmp_path / "config.yaml")
+    longer = load_config(None, [*TWO_STAGE, "train.epochs=4"])
+    check_stage_boundary(tmp_path, longer, Position(epoch=2, steps_per_epoch=5))  # stage 1 may still grow
+    with pytest.raises(UserError, match="raise model.second_stage_epochs"):
+        check_stage_boundary(tmp_path, longer, Position(epoch=2, step=1, steps_per_epoch=5))

@@ -25,7 +25,8 @@ from vae_gan_tf.errors import UserError, run_cli
 
 DEFAULT_RUN_NAME = "vae_mnist5k"
 # What a resumed run may change: anything else would move the data stream or change the model.
-RESUMABLE_KEYS = ("train.epochs", "train.time_budget_minutes", "train.checkpoint_every_steps")
+RESUMABLE_KEYS = ("train.epochs", "train.time_budget_minutes", "train.checkpoint_every_steps",
+                  "model.second_stage_epochs")  # the two-stage VAE's stage 2 (after the others' last epoch)
 EXIT_SIGTERM = 143  # 128 + signal 15, as a shell reports a process ended by SIGTERM
 RUN_MARKERS = ("train.log", "history.csv", "checkpoints")
 

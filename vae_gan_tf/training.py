@@ -34,6 +34,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import yaml
 
 from vae_gan_tf.callbacks import (DiscriminatorCollapseWarning, EpochTimer, ModeCoverage, NonFiniteLossError,
                                   Position, ResumableBackup, RunLog, SampleCurves, SampleGrid, StopOnNonFinite,
@@ -72,6 +73,19 @@ def check_checkpoint(model, checkpoint_dir: Path, steps_per_epoch: int) -> Posit
     except Exception as err:  # h5py, JSON and shape errors all mean "cannot restore"
         raise UserError(f"checkpoint {checkpoint_dir} cannot be restored into this model ({first_line(err)}); "
                         f"{fix}") from None
+
+
+def check_stage_boundary(run_dir: Path, config: Config, start: Position) -> None:
+    """A two-stage run that has begun stage 2 keeps its stage 1 length (``train.epochs``): moving it would
+    send the run back to stage 1. A UserError names the key to raise instead."""
+    saved = run_dir / "config.yaml"
+    if not saved.is_file():
+        return
+    boundary = (yaml.safe_load(saved.read_text()) or {}).get("train", {}).get("epochs")
+    if (isinstance(boundary, int) and config.train.epochs != boundary
+            and (start.epoch > boundary or (start.epoch == boundary and start.step))):
+        raise UserError(f"run {run_dir} is in stage 2, after train.epochs={boundary} epochs of stage 1, "
+                        "which cannot change now; keep --epochs at that, raise model.second_stage_epochs")
 
 
 def make_callbacks(model, config: Config, run_dir: Path, timer: EpochTimer, run_log: RunLog, start: Position,
@@ -184,6 +198,8 @@ def _train(config, run_dir, strategy, jit, resume, overwrite, verbose, startup_w
     if start.step and epochs_done >= epochs:
         raise UserError(f"run {run_dir} stopped in epoch {epochs_done + 1}; resume with at least "
                         f"--epochs {epochs_done + 1}")
+    if resume and hasattr(model, "set_stage"):
+        check_stage_boundary(run_dir, config, start)
     evaluation = None
     if chief and config.train.eval_every_epochs is not None:  # classifier and real features before any write
         from vae_gan_tf.epoch_eval import make_epoch_evaluation
