@@ -335,8 +335,8 @@ class EpochTimer(keras.callbacks.Callback):
     of a ``fit`` call's first execution (which includes tracing) to the end of each epoch's last step,
     so an epoch's validation pass and epoch-end callbacks (sample grids, evaluation) are not charged to
     training. Timing whole epochs after the first instead gave the WGAN-GP of the last comparison report
-    15 images/s: its second epoch was cut after one step by the time budget, and that epoch's "time"
-    was mostly its validation pass (docs/comparison.md).
+    15 images/s: its second epoch was cut short by the time budget, and such an epoch's time is mostly
+    its validation pass (benchmarks/wgan_epoch_timing.py, docs/comparison.md).
     """
 
     def __init__(self):
