@@ -194,6 +194,11 @@ def fid_curves_plot(runs: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def round_up(value: float) -> float:
+    """``value`` rounded up to one decimal, so that the run it came from still reaches it."""
+    return math.ceil(value * 10) / 10
+
+
 def fmt(mean: float, sd: float) -> str:
     return "" if not math.isfinite(mean) else f"{mean:.4g} ± {sd:.2g}"
 
@@ -209,13 +214,13 @@ def report(models, seeds, out: Path, args) -> dict:
             table[name][key] = mean_sd([r[key] for r in rs])
     worst_best = max(min((f for f in r["curve"].get("eval_fid", []) if math.isfinite(f)), default=math.inf)
                      for r in runs.values())
-    thresholds = args.fid_thresholds or [round(worst_best * k, 1) for k in (2.0, 1.25, 1.0)]
+    thresholds = args.fid_thresholds or [round_up(worst_best * k) for k in (2.0, 1.25, 1.0)]
     to_quality = {name: {t: [cpu_minutes_to(r["curve"], r["bench"]["chunks"], "eval_fid", t) for r in rs]
                          for t in thresholds} for name, rs in per_model.items()}
     elbo = {}
     if "vae" in per_model:
         losses = [min(r["curve"].get("val_loss", [math.inf])) for r in per_model["vae"]]
-        elbo_threshold = args.elbo_threshold or round(max(losses), 1)
+        elbo_threshold = args.elbo_threshold or round_up(max(losses))
         elbo = {"threshold_neg_elbo": elbo_threshold,
                 "cpu_minutes": [cpu_minutes_to(r["curve"], r["bench"]["chunks"], "val_loss", elbo_threshold)
                                 for r in per_model["vae"]]}
