@@ -90,7 +90,7 @@ def train_model(name: str, seed: int, args, out: Path) -> dict:
             config.train.epochs = target
         start, wall = time.process_time(), time.perf_counter()
         metrics = train_run(config, run_dir, resume=(run_dir / "checkpoints").exists(), verbose=args.verbose)
-        bench["chunks"].append({"epochs": metrics["epochs_completed"],
+        bench["chunks"].append({"epochs": metrics["epochs_completed"], "stage": 2 if target > stage1 else 1,
                                 "cpu_seconds": time.process_time() - start,
                                 "wall_seconds": time.perf_counter() - wall,
                                 "images_per_s": metrics["train_images_per_s"]})
@@ -158,7 +158,9 @@ def collect(models, seeds, out: Path, args) -> dict:
             first = bench.get("first_stage_epochs") or 0
             _, began = plateau([e + 1 for e in curve["epoch"][first:]], curve.get("eval_fid", [])[first:],
                                args.patience, args.tolerance)
-            rates = [c["images_per_s"] for c in bench["chunks"] if c["images_per_s"]]
+            # stage 1 only: a two-stage VAE's stage-2 steps run the first encoder alone, so they are cheaper
+            rates = [c["images_per_s"] for c in bench["chunks"]
+                     if c["images_per_s"] and c.get("stage", 1) == 1]
             runs[(name, seed)] = {
                 "curve": curve, "bench": bench, "metrics": evaluation["metrics"], "plateau_epoch": began,
                 "epochs": len(curve.get("epoch", [])), "stopped": bench["stopped"],
