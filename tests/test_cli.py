@@ -88,8 +88,8 @@ def test_overwrite_with_a_bad_new_config_loses_nothing(tiny_run, tmp_path):
     assert_one_line_error(result, "folder does not exist")
     assert snapshot(run) == before
     refused = run_module("vae_gan_tf.train", "--out", str(run), "--resume", "--set", "model.latent_dim=9")
-    assert_one_line_error(refused, "only train.epochs, train.time_budget_minutes, train.checkpoint_every_steps "
-                                   "may change")
+    assert_one_line_error(refused, "only train.epochs, train.time_budget_minutes, "
+                                   "train.checkpoint_every_steps, model.second_stage_epochs may change")
 
 
 def test_corrupt_checkpoint_on_resume_leaves_the_folder_untouched(tiny_run, tmp_path):

@@ -69,3 +69,4 @@ def test_epoch_timer_counts_steps_not_executions():
     data = tf.data.Dataset.from_tensors((tf.ones((4, 2)), tf.ones((4, 1)))).repeat()
     model.fit(data, epochs=2, steps_per_epoch=6, verbose=0, shuffle=False, callbacks=[timer])
     assert timer.steps == [6, 6]
+    assert timer.steady_steps == 9  # the first execution (3 steps, with tracing) is not timed

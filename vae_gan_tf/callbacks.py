@@ -369,25 +369,54 @@ class TimeBudget(keras.callbacks.Callback):
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Wall-clock seconds and steps per epoch, for images/s in metrics.json."""
+    """Wall-clock seconds and steps per epoch (``seconds``, ``steps``), and the steady training rate.
+
+    ``images_per_second`` counts training steps only, as ``benchmarks/throughput.py`` does: from the end
+    of a ``fit`` call's first execution (which includes tracing) to the end of each epoch's last step,
+    so an epoch's validation pass and epoch-end callbacks (sample grids, evaluation) are not charged to
+    training. Timing whole epochs after the first instead gave the WGAN-GP of the last comparison report
+    15 images/s: its second epoch was cut short by the time budget, and such an epoch's time is mostly
+    its validation pass (benchmarks/wgan_epoch_timing.py, docs/comparison.md).
+    """
 
     def __init__(self):
         super().__init__()
         self.seconds: list[float] = []
         self.steps: list[int] = []
+        self.steady_seconds = 0.0
+        self.steady_steps = 0
+        self.first_seconds = 0.0  # the run's first execution, tracing included
+        self.first_steps = 0
         self._start = 0.0
+        self._mark: float | None = None  # end of the last timed execution; None until a fit's first one
+
+    def on_train_begin(self, logs=None):
+        self._mark = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
         self.steps.append(0)
+        if self._mark is not None:
+            self._mark = self._start
 
     def on_train_batch_end(self, batch, logs=None):
-        self.steps[-1] = batch + 1  # with steps_per_execution > 1 Keras calls this once per execution
+        now = time.perf_counter()
+        done = batch + 1 - self.steps[-1]  # with steps_per_execution > 1 Keras calls this once per execution
+        self.steps[-1] = batch + 1
+        if self._mark is not None:
+            self.steady_seconds += now - self._mark
+            self.steady_steps += done
+        elif not self.first_steps:
+            self.first_seconds, self.first_steps = now - self._start, done
+        self._mark = now
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self._start)
 
     def images_per_second(self, images_per_step: int) -> float | None:
-        """Training throughput over the epochs after the first (which includes tracing), if any."""
-        seconds, steps = (self.seconds[1:], self.steps[1:]) if len(self.seconds) > 1 else (self.seconds, self.steps)
-        return round(sum(steps) * images_per_step / sum(seconds), 1) if seconds and sum(seconds) > 0 else None
+        """Steady training throughput (class docstring); when training stopped within its first execution,
+        that execution's rate, tracing included (a lower bound); None before any step."""
+        steps, seconds = self.steady_steps, self.steady_seconds
+        if not steps or seconds <= 0:
+            steps, seconds = self.first_steps, self.first_seconds
+        return round(steps * images_per_step / seconds, 1) if steps and seconds > 0 else None

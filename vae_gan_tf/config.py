@@ -73,6 +73,18 @@ class VAEConfig(EncoderDecoderConfig):
 
 
 @dataclass
+class TwoStageVAEConfig(VAEConfig):
+    """Two-stage VAE (Dai & Wipf 2019, §4): this VAE for ``train.epochs``, then a second MLP VAE on its
+    latent codes for ``second_stage_epochs`` with the first stage frozen (models/two_stage_vae.py)."""
+
+    name: str = "two_stage_vae"
+    second_stage_epochs: int = 20  # Dai & Wipf trained 800 (their demo.py --epochs2)
+    second_stage_units: int = 1024  # their --second-dim
+    second_stage_depth: int = 3  # dense layers in the second encoder and in the decoder (--second-depth)
+    second_stage_learning_rate: float = 1e-4  # their --lr2
+
+
+@dataclass
 class CVAEConfig(VAEConfig):
     """Conditional VAE (Sohn et al. 2015): the label goes to the encoder and the decoder."""
 
@@ -202,6 +214,8 @@ class TrainConfig:
     steps_per_execution: int = 1  # train steps per tf.function call (hides Python overhead)
     checkpoint_every_steps: Optional[int] = None  # also back up every N steps; null: at epoch ends only
     deterministic: bool = False  # op determinism, one inter-op thread, no XLA (distribute.enable_determinism)
+    eval_every_epochs: Optional[int] = None  # FID/KID/PR on held-out images every N epochs (epoch_eval.py)
+    eval_samples: int = 5000  # generated and held-out real images per evaluation
 
 
 # model.name -> config dataclass. The model classes themselves are looked up in
@@ -215,10 +229,14 @@ MODEL_CONFIGS: dict[str, type] = {
     "cvae": CVAEConfig,
     "cgan": CGANConfig,
     "sequence_vae": SequenceVAEConfig,
+    "two_stage_vae": TwoStageVAEConfig,
 }
 # Keys of the adversarial configs that configure the optimizers, not the model's constructor.
 OPTIMIZER_KEYS = ("optimizer", "d_learning_rate", "g_learning_rate", "d_beta_1", "d_beta_2", "g_beta_1", "g_beta_2",
-                  "encoder_learning_rate", "decoder_learning_rate", "discriminator_learning_rate", "adam_beta_1")
+                  "encoder_learning_rate", "decoder_learning_rate", "discriminator_learning_rate",
+                  "adam_beta_1", "second_stage_learning_rate")
+# Keys that schedule training rather than configure the model's constructor.
+SCHEDULE_KEYS = ("second_stage_epochs",)
 
 
 @dataclass
@@ -422,6 +440,9 @@ def check_values(config: Config) -> None:
         _check_vaegan(config)
     if isinstance(m, (VAEConfig, VAEGANConfig, SequenceVAEConfig)):
         _check_kl_terms(m)
+    if isinstance(m, TwoStageVAEConfig):
+        _check_two_stage(m)
+    _check_evaluation(config)
     if getattr(m, "likelihood", None) == "bernoulli" and d.scale != "unit":
         raise UserError("model.likelihood bernoulli needs pixels in [0, 1]: set data.scale=unit")
     if d.binarize and d.scale != "unit":
@@ -447,6 +468,15 @@ def _check_kl_terms(m) -> None:
         raise UserError(f"model.kl_warmup_steps must be non-negative, got {m.kl_warmup_steps}")
     if hasattr(m, "gaussian_std") and not m.gaussian_std > 0:
         raise UserError(f"model.gaussian_std must be positive, got {m.gaussian_std}")
+
+
+def _check_two_stage(m: TwoStageVAEConfig) -> None:
+    for key in ("second_stage_epochs", "second_stage_units", "second_stage_depth"):
+        if getattr(m, key) < 1:
+            raise UserError(f"model.{key} must be at least 1, got {getattr(m, key)}")
+    if not m.second_stage_learning_rate > 0:
+        raise UserError(f"model.second_stage_learning_rate must be positive, got "
+                        f"{m.second_stage_learning_rate}")
 
 
 def _check_vaegan(config: Config) -> None:
@@ -517,6 +547,28 @@ def _check_adversarial(config: Config) -> None:
     if (m.output_activation == "tanh" and config.data.source not in TOY_SOURCES
             and config.data.scale != "symmetric"):
         raise UserError("a tanh generator makes images in [-1, 1]: set data.scale=symmetric")
+
+
+def total_epochs(config: Config) -> int:
+    """Epochs of the whole run: ``train.epochs``, plus a two-stage VAE's ``model.second_stage_epochs``."""
+    return config.train.epochs + getattr(config.model, "second_stage_epochs", 0)
+
+
+def _check_evaluation(config: Config) -> None:
+    """``train.eval_every_epochs`` needs images and a model that samples from a prior."""
+    t, source = config.train, config.data.source
+    if t.eval_samples < 10:
+        raise UserError(f"train.eval_samples must be at least 10, got {t.eval_samples}")
+    if t.eval_every_epochs is None:
+        return
+    if t.eval_every_epochs < 1:
+        raise UserError(f"train.eval_every_epochs must be at least 1 or null, got {t.eval_every_epochs}")
+    if source in TOY_SOURCES + SEQUENCE_SOURCES or isinstance(config.model, SequenceVAEConfig):
+        raise UserError(f"train.eval_every_epochs measures images; data.source {source} with model.name "
+                        f"{config.model.name} has none: set train.eval_every_epochs=null")
+    if isinstance(config.model, AutoencoderConfig):
+        raise UserError("train.eval_every_epochs needs a model with a prior to sample from; model.name "
+                        "autoencoder has none: set train.eval_every_epochs=null")
 
 
 def images_per_step(config: Config) -> int:

@@ -1,4 +1,5 @@
 """SavedModel export with named endpoints per family (VAE: encode, decode, sample, reconstruct, generate;
+two-stage VAE: the VAE's, with sample and generate through both decoders, and second_encode, second_decode;
 VAE/GAN: the VAE's and discriminate; autoencoder: encode, decode, reconstruct; GAN/WGAN: sample, generate,
 discriminate; the conditional CVAE and CGAN: the same with an int32 ``label`` per example as the last input,
 and ``generate(label)``; and ``complete`` or ``project``, inpainting.py), loadable by
@@ -23,6 +24,7 @@ from vae_gan_tf.models.autoencoder import Autoencoder
 from vae_gan_tf.models.conditional import ConditionalGAN, ConditionalVAE
 from vae_gan_tf.models.gan import GAN
 from vae_gan_tf.models.sequence_vae import SequenceVAE
+from vae_gan_tf.models.two_stage_vae import TwoStageVAE
 from vae_gan_tf.models.vae import VAE
 from vae_gan_tf.models.vaegan import VAEGAN
 
@@ -50,6 +52,9 @@ def encoder_decoder_endpoints(model: Autoencoder) -> dict:
         endpoints.update(prior_endpoints(model))
     if isinstance(model, VAEGAN):
         endpoints["discriminate"] = (lambda x: model.discriminate(x)[0], [x_spec])
+    if isinstance(model, TwoStageVAE):  # the second stage's maps: z -> (mean, log_var) of q(u|z), u -> E[z|u]
+        endpoints["second_encode"] = (lambda z: model.second_encode(z), [z_spec])
+        endpoints["second_decode"] = (lambda u: model.second_decode(u), [z_spec])
     return endpoints
 
 

@@ -61,6 +61,14 @@ def gaussian_negative_log_likelihood(x: tf.Tensor, mean: tf.Tensor, std: float) 
     return _sum_non_batch(gaussian_nll_elements(x, mean, std))
 
 
+def gaussian_nll_learned_variance(x: tf.Tensor, mean: tf.Tensor, log_gamma: tf.Tensor) -> tf.Tensor:
+    """−log N(x; μ, γI) = Σ_i [½(x_i − μ_i)²/γ + ½ log γ + ½ log 2π] with a learned scalar γ = exp(log γ),
+    shape (batch,): the decoder of Dai & Wipf 2019 (§3 and §4, "Diagnosing and enhancing VAE models"),
+    whose optimum drives γ towards the reconstruction error."""
+    elements = 0.5 * tf.square(x - mean) * tf.exp(-log_gamma) + 0.5 * log_gamma + 0.5 * LOG_2PI
+    return _sum_non_batch(elements)
+
+
 def masked_step_sum(elements: tf.Tensor, mask: tf.Tensor | None = None) -> tf.Tensor:
     """Σ_t m_t Σ_f ℓ_{t,f} for per-element terms ℓ of shape (batch, T, F), shape (batch,).
 

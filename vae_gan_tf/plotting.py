@@ -136,7 +136,10 @@ def save_curves(history: dict[str, list[float]], path) -> None:
     epochs = [e + 1 for e in history.get("epoch", range(len(history[names[0]])))]
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.0), squeeze=False)
     for ax, name in zip(axes[0], names):
-        ax.plot(epochs, history[name], label="train")
+        if name.startswith("eval_"):  # every train.eval_every_epochs epochs, NaN in between (epoch_eval.py)
+            ax.plot(epochs, history[name], marker="o", markersize=3, label="samples vs held-out")
+        else:
+            ax.plot(epochs, history[name], label="train")
         if f"val_{name}" in history:
             ax.plot(epochs, history[f"val_{name}"], label="validation")
         ax.set_title(name)

@@ -32,7 +32,8 @@ from vae_gan_tf.run_folder import (MARKER, check_not_in_use, first_difference, f
 
 DEFAULT_RUN_NAME = "vae_mnist5k"
 # What a resumed run may change: anything else would move the data stream or change the model.
-RESUMABLE_KEYS = ("train.epochs", "train.time_budget_minutes", "train.checkpoint_every_steps")
+RESUMABLE_KEYS = ("train.epochs", "train.time_budget_minutes", "train.checkpoint_every_steps",
+                  "model.second_stage_epochs")  # the two-stage VAE's stage 2 (after the others' last epoch)
 SIGNAL_NAMES = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "Ctrl-C (SIGINT)"}
 
 

@@ -5,7 +5,8 @@ The run folder is the contract with everything after training (sample, evaluate,
     RUN/
       config.yaml            the resolved config (what --resume continues)
       checkpoints/           callbacks.ResumableBackup: latest.weights.h5 + training_metadata.json
-      history.csv            one row per epoch (keras.callbacks.CSVLogger)
+      history.csv            one row per epoch (keras.callbacks.CSVLogger); with train.eval_every_epochs
+                             also the eval_* sample-quality columns (epoch_eval.py)
       logs/                  TensorBoard (train/, validation/)
       samples/epoch_NNN.png  fixed prior noise through the generator/decoder after each epoch
                              (2-D data: a scatter over the true modes, with mode coverage in history.csv)
@@ -41,11 +42,13 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+import yaml
 
 from vae_gan_tf.callbacks import (DiscriminatorCollapseWarning, EpochTimer, ModeCoverage, NonFiniteLossError,
                                   Position, ResumableBackup, RunLog, SampleCurves, SampleGrid, StopOnNonFinite,
                                   StopWhenRequested, TimeBudget, TrainingInterrupted, load_backup)
-from vae_gan_tf.config import SEQUENCE_SOURCES, TOY_SOURCES, Config, dump_config, images_per_step
+from vae_gan_tf.config import (SEQUENCE_SOURCES, TOY_SOURCES, Config, dump_config, images_per_step,
+                               total_epochs)
 from vae_gan_tf.data.pipeline import make_datasets, train_stream
 from vae_gan_tf.data.toy2d import mixture
 from vae_gan_tf.distribute import check_batch, enable_determinism, is_chief, make_strategy, precision_policy, use_jit
@@ -81,11 +84,25 @@ def check_checkpoint(model, checkpoint_dir: Path, steps_per_epoch: int) -> Posit
                         f"{fix}") from None
 
 
-def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: EpochTimer, run_log: RunLog,
-                   start: Position, checkpoint_dir: Path, chief: bool, stop_request=None) -> list:
+def check_stage_boundary(run_dir: Path, config: Config, start: Position) -> None:
+    """A two-stage run that has begun stage 2 keeps its stage 1 length (``train.epochs``): moving it would
+    send the run back to stage 1. A UserError names the key to raise instead."""
+    saved = run_dir / "config.yaml"
+    if not saved.is_file():
+        return
+    boundary = (yaml.safe_load(saved.read_text()) or {}).get("train", {}).get("epochs")
+    if (isinstance(boundary, int) and config.train.epochs != boundary
+            and (start.epoch > boundary or (start.epoch == boundary and start.step))):
+        raise UserError(f"run {run_dir} is in stage 2, after train.epochs={boundary} epochs of stage 1, "
+                        "which cannot change now; keep --epochs at that, raise model.second_stage_epochs")
+
+
+def make_callbacks(model, config: Config, run_dir: Path, timer: EpochTimer, run_log: RunLog, start: Position,
+                   checkpoint_dir: Path, chief: bool, stop_request=None, evaluation=None) -> list:
     """The run folder's callbacks, in the order that matters (see each comment). A worker that is not
     the chief gets only those that write nothing into the run folder (module docstring). ``stop_request``
-    (a ``threading.Event``) stops training at the next step with a backup (StopWhenRequested)."""
+    (a ``threading.Event``) stops training at the next step with a backup (StopWhenRequested);
+    ``evaluation`` is the chief's epoch_eval.EpochEvaluation, if any."""
     callbacks = [StopOnNonFinite(checkpoint_dir)]  # first: it must act before BackupAndRestore saves
     if chief and hasattr(model, "generate"):  # models with a prior: pictures of samples every epoch
         rng = np.random.default_rng(config.train.seed)
@@ -109,11 +126,15 @@ def make_callbacks(model, config: Config, run_dir: Path, resume: bool, timer: Ep
         callbacks.append(DiscriminatorCollapseWarning(run_log))
     if config.train.time_budget_minutes is not None:
         callbacks.append(TimeBudget(config.train.time_budget_minutes, run_log))
+    if chief:  # before the evaluation: its NaN columns of the epochs in between stay out of TensorBoard
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
+    if evaluation is not None:  # before the backup: a kill during an evaluation repeats its epoch's end
+        evaluation.run_log = run_log
+        callbacks.append(evaluation)
     backup = ResumableBackup(checkpoint_dir, start, config.train.checkpoint_every_steps, config.to_dict())
     callbacks.append(backup)
-    if chief:
-        callbacks += [keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=resume),
-                      keras.callbacks.TensorBoard(str(run_dir / "logs"))]
+    if chief:  # append: a run's fit calls (resume, two stages) write one file; a new run starts without one
+        callbacks.append(keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True))
     callbacks.append(timer)
     if stop_request is not None:  # last: an epoch's other callbacks finish before it stops
         callbacks.append(StopWhenRequested(stop_request, backup))
@@ -146,14 +167,25 @@ def train_run(config: Config, run_dir: Path, resume: bool = False, verbose="auto
         keras.mixed_precision.set_global_policy("float32")  # the policy is process-wide
 
 
-def fit_segments(start: Position, epochs: int) -> list[tuple[int, int, int]]:
+def fit_segments(start: Position, epochs: int, stage_boundary: int | None = None) -> list[tuple]:
     """The ``fit`` calls that continue from ``start``: (initial_epoch, epochs, first step) each. An epoch
     interrupted mid-way is finished by a ``fit`` of its remaining steps alone, then the later epochs
-    follow at full length (Keras's ``fit`` has one ``steps_per_epoch`` for all its epochs)."""
+    follow at full length (Keras's ``fit`` has one ``steps_per_epoch`` for all its epochs). A two-stage
+    model's ``stage_boundary`` (its first stage-2 epoch) also ends a ``fit`` call."""
     if not start.step:
-        return [(start.epoch, epochs, 0)]
-    rest = [(start.epoch + 1, epochs, 0)] if start.epoch + 1 < epochs else []
-    return [(start.epoch, start.epoch + 1, start.step), *rest]
+        segments = [(start.epoch, epochs, 0)]
+    else:
+        rest = [(start.epoch + 1, epochs, 0)] if start.epoch + 1 < epochs else []
+        segments = [(start.epoch, start.epoch + 1, start.step), *rest]
+    if stage_boundary is None:
+        return segments
+    split = []
+    for first, last, step in segments:
+        if first < stage_boundary < last:
+            split += [(first, stage_boundary, step), (stage_boundary, last, 0)]
+        else:
+            split.append((first, last, step))
+    return split
 
 
 def _train(config, run_dir, strategy, jit, resume, verbose, startup_warnings, chief, stop_request) -> dict:
@@ -172,23 +204,32 @@ def _train(config, run_dir, strategy, jit, resume, verbose, startup_warnings, ch
     start = Position(steps_per_epoch=steps)
     if resume:
         start = check_checkpoint(model, run_dir / "checkpoints", steps)
-    epochs_done = start.epoch
-    finished = epochs_done >= config.train.epochs and not start.step
+    epochs_done, epochs = start.epoch, total_epochs(config)
+    finished = epochs_done >= epochs and not start.step
     if finished and (has_final_artefacts(run_dir) or not chief):
         raise UserError(f"run {run_dir} has finished all {epochs_done} epochs; raise the count to continue, "
                         f"e.g. --resume --epochs {epochs_done + 10}")
-    if start.step and epochs_done >= config.train.epochs:
+    if start.step and epochs_done >= epochs:
         raise UserError(f"run {run_dir} stopped in epoch {epochs_done + 1}; resume with at least "
                         f"--epochs {epochs_done + 1}")
+    if resume and hasattr(model, "set_stage"):
+        check_stage_boundary(run_dir, config, start)
+    evaluation = None
+    if chief and config.train.eval_every_epochs is not None:  # classifier and real features before any write
+        from vae_gan_tf.epoch_eval import make_epoch_evaluation
+
+        evaluation = make_epoch_evaluation(model, config, data, run_dir / "logs", pixel_range(config), epochs)
     mark(run_dir)
     (run_dir / "eval.json").unlink(missing_ok=True)  # an evaluation of earlier weights is stale now
+    if not resume:
+        (run_dir / "history.csv").unlink(missing_ok=True)  # CSVLogger appends (make_callbacks)
     dump_config(config, run_dir / "config.yaml")  # after the checks: a refused resume changes nothing
     run_log = RunLog(run_dir / "train.log")
     run_log.warnings.extend(startup_warnings)
     for warning in startup_warnings:
         run_log.write(f"WARNING {warning}")
     run_log.write(f"{'resume at ' + start.describe() if resume else 'start'}: "
-                  f"{config.model.name} on {config.data.source}, {config.train.epochs} epochs"
+                  f"{config.model.name} on {config.data.source}, {epochs} epochs"
                   + ("; all trained, writing the missing final artefacts" if finished else ""))
     # A non-chief worker checkpoints into a folder of its own, removed when it stops (module docstring).
     checkpoint_dir = run_dir / "checkpoints" if chief else Path(tempfile.mkdtemp(prefix="vae_gan_tf_worker_"))
@@ -196,10 +237,16 @@ def _train(config, run_dir, strategy, jit, resume, verbose, startup_warnings, ch
         run_log.write(f"not the chief: outputs are written by the chief; checkpoints go to {checkpoint_dir} "
                       "(removed at the end)")
     timer = EpochTimer()
-    callbacks = make_callbacks(model, config, run_dir, resume, timer, run_log, start, checkpoint_dir, chief,
-                               stop_request)
+    callbacks = make_callbacks(model, config, run_dir, timer, run_log, start, checkpoint_dir, chief,
+                               stop_request, evaluation)
+    boundary = config.train.epochs if hasattr(model, "set_stage") else None  # a two-stage model
     try:
-        for initial_epoch, epochs, first_step in ([] if finished else fit_segments(start, config.train.epochs)):
+        for initial_epoch, epochs, first_step in ([] if finished else fit_segments(start, epochs, boundary)):
+            if boundary is not None:
+                stage = 1 if initial_epoch < boundary else 2
+                if stage != model.stage:
+                    run_log.write(f"stage {stage} from epoch {initial_epoch + 1}")
+                model.set_stage(stage)
             if (initial_epoch, first_step) != (0, 0):  # continue the data stream where the run left it
                 data.train = train_stream(config, data.train_images, steps, initial_epoch, replicas,
                                           first_step, data.train_side)

@@ -7,11 +7,13 @@ import dataclasses
 
 import keras
 
-from vae_gan_tf.config import OPTIMIZER_KEYS, AdversarialConfig, Config, VAEGANConfig
+from vae_gan_tf.config import (OPTIMIZER_KEYS, SCHEDULE_KEYS, AdversarialConfig, Config, TwoStageVAEConfig,
+                               VAEGANConfig)
 from vae_gan_tf.models.autoencoder import Autoencoder
 from vae_gan_tf.models.conditional import ConditionalGAN, ConditionalVAE
-from vae_gan_tf.models.gan import GAN
+from vae_gan_tf.models.gan import GAN, with_loss_scaling
 from vae_gan_tf.models.sequence_vae import SequenceVAE
+from vae_gan_tf.models.two_stage_vae import TwoStageVAE
 from vae_gan_tf.models.vae import VAE
 from vae_gan_tf.models.vaegan import VAEGAN
 from vae_gan_tf.models.wgan import WGAN
@@ -26,13 +28,15 @@ MODEL_CLASSES = {
     "cvae": ConditionalVAE,
     "cgan": ConditionalGAN,
     "sequence_vae": SequenceVAE,
+    "two_stage_vae": TwoStageVAE,
 }
 
 
 def build_model(config: Config, image_shape):
     """A new, built model: the config's ``model`` fields (less the optimizer keys) are the class's
     constructor arguments."""
-    kwargs = {k: v for k, v in dataclasses.asdict(config.model).items() if k not in OPTIMIZER_KEYS}
+    kwargs = {k: v for k, v in dataclasses.asdict(config.model).items()
+              if k not in OPTIMIZER_KEYS + SCHEDULE_KEYS}
     name = kwargs.pop("name")
     model = MODEL_CLASSES[name](image_shape=tuple(image_shape), seed=config.train.seed, **kwargs)
     model.build((None, *image_shape))
@@ -60,6 +64,10 @@ def compile_model(model, config: Config, jit_compile: bool | None = None):
                       decoder_optimizer=make_optimizer("adam", m.decoder_learning_rate, m.adam_beta_1),
                       discriminator_optimizer=make_optimizer("adam", m.discriminator_learning_rate, m.adam_beta_1),
                       **options)
+    elif isinstance(m, TwoStageVAEConfig):  # one Adam per stage, each built on its stage's variables
+        second = with_loss_scaling(make_optimizer("adam", m.second_stage_learning_rate))
+        model.compile(optimizer=make_optimizer("adam", config.train.learning_rate),
+                      second_stage_optimizer=second, **options)
     else:
         model.compile(optimizer=make_optimizer("adam", config.train.learning_rate), **options)
         # Build now: reload and BackupAndRestore keep Adam's state only for a built optimizer.
