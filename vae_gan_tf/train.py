@@ -22,6 +22,8 @@ import sys
 import threading
 from pathlib import Path
 
+import yaml
+
 from vae_gan_tf.cli import add_version
 from vae_gan_tf.cluster import check_tpu_address, read_tf_config
 from vae_gan_tf.config import load_config, with_absolute_paths
@@ -68,6 +70,10 @@ def check_resume(run_dir: Path, overrides: list[str], config_path) -> None:
         raise UserError(f"{run_dir} is not a run folder (no config.yaml); give the --out of an earlier run")
     if config_path:
         raise UserError("--resume continues the run's own config.yaml; drop --config")
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+    if isinstance(saved, dict) and (saved.get("train") or {}).get("strategy") == "multi_worker":
+        raise UserError("--resume is not supported with train.strategy=multi_worker: the other workers' "
+                        "checkpoints are temporary; start a new run with another --out")
     changed = [o.partition("=")[0].strip() for o in overrides if o.partition("=")[0].strip() not in RESUMABLE_KEYS]
     if changed:
         raise UserError(f"--resume continues the saved config; only {', '.join(RESUMABLE_KEYS)} may change "
