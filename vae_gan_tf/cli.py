@@ -1,8 +1,10 @@
-"""What every entry point's parser shares (no TensorFlow import): ``--version`` and the seed check."""
+"""What every entry point's parser shares (no TensorFlow import): ``--version``, the seed check, and the
+checks that complete and denoise share."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from vae_gan_tf import __version__
 from vae_gan_tf.errors import UserError
@@ -18,3 +20,14 @@ def check_seed(seed: int | None) -> None:
     """NumPy and TensorFlow seeds are non-negative: a negative --seed is one line, not a traceback."""
     if seed is not None and seed < 0:
         raise UserError(f"--seed must be 0 or more, got {seed}")
+
+
+def check_restoration_args(args) -> None:
+    """complete / denoise: --n, --metrics-n and --steps of at least 1, and an --out whose folder exists."""
+    for flag, value in (("--n", args.n), ("--metrics-n", args.metrics_n)):
+        if value < 1:
+            raise UserError(f"{flag} must be at least 1, got {value}")
+    if args.steps is not None and args.steps < 1:
+        raise UserError(f"--steps must be at least 1, got {args.steps}")
+    if not Path(args.out).resolve().parent.is_dir():
+        raise UserError(f"--out {args.out}: the folder {Path(args.out).parent} does not exist")

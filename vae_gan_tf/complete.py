@@ -15,8 +15,9 @@ import argparse
 import os
 from pathlib import Path
 
+from vae_gan_tf.cli import check_restoration_args
 from vae_gan_tf.corruption import MASK_KINDS, check_mask_spec
-from vae_gan_tf.errors import UserError, run_cli
+from vae_gan_tf.errors import run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,13 +68,7 @@ def completion_scores(images, labels, masks, completed, steps, source) -> dict:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     mask_spec = check_mask_spec(args.mask)
-    for flag, value in (("--n", args.n), ("--metrics-n", args.metrics_n)):
-        if value < 1:
-            raise UserError(f"{flag} must be at least 1, got {value}")
-    if args.steps is not None and args.steps < 1:
-        raise UserError(f"--steps must be at least 1, got {args.steps}")
-    if not Path(args.out).resolve().parent.is_dir():
-        raise UserError(f"--out {args.out}: the folder {Path(args.out).parent} does not exist")
+    check_restoration_args(args)
     from vae_gan_tf.corruption import make_masks
     from vae_gan_tf.exported import find_saved_model, read_export_info
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
+from vae_gan_tf.cli import check_restoration_args
 from vae_gan_tf.corruption import NOISE_KINDS, check_noise_spec
-from vae_gan_tf.errors import UserError, run_cli
+from vae_gan_tf.errors import run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,13 +54,7 @@ def denoising_scores(images, noisy, denoised) -> dict:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     noise = check_noise_spec(args.noise)
-    for flag, value in (("--n", args.n), ("--metrics-n", args.metrics_n)):
-        if value < 1:
-            raise UserError(f"{flag} must be at least 1, got {value}")
-    if args.steps is not None and args.steps < 1:
-        raise UserError(f"--steps must be at least 1, got {args.steps}")
-    if not Path(args.out).resolve().parent.is_dir():
-        raise UserError(f"--out {args.out}: the folder {Path(args.out).parent} does not exist")
+    check_restoration_args(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from vae_gan_tf.corruption import corrupt
     from vae_gan_tf.restoration import DEFAULT_STEPS, Restorer, held_out, record, save_rows
