@@ -148,3 +148,17 @@ def test_packed_gan_exports_one_logit_per_pack(tmp_path):
     logits = logits if isinstance(logits, tf.Tensor) else next(iter(logits.values()))
     np.testing.assert_allclose(logits.numpy(), model.score(x, None, False).numpy(), rtol=1e-6)
     assert logits.shape == (3, 1)
+
+
+def test_r1_of_a_packed_discriminator_is_taken_on_its_packs():
+    from vae_gan_tf.models.registry import build_model, compile_model
+
+    config = load_config(None, [*TOY_GAN, "model.pack=2", "model.r1_weight=1.0"])
+    model = compile_model(build_model(config, (2,)), config)
+    real = tf.constant(np.random.default_rng(5).standard_normal((8, 2)), tf.float32)
+    packs = tf.reshape(real, (4, 4))
+    with tf.GradientTape() as tape:
+        tape.watch(packs)
+        logits = model.discriminator(packs)
+    by_hand = float(tf.reduce_mean(tf.reduce_sum(tf.square(tape.gradient(logits, packs)), axis=1)))
+    assert float(model.discriminator_step(real, training=False)["r1_penalty"]) == pytest.approx(by_hand, rel=1e-5)

@@ -203,8 +203,13 @@ class GAN(GenerativeModel):
             real_out = self.score(real, labels, training)
             fake_out = self.score(fake, labels, training)
             terms = self.discriminator_terms(real, fake, real_out, fake_out)
-            if self.r1_weight:
-                terms["r1_penalty"] = losses.r1_penalty(lambda x: self.score(x, labels, training), real)
+            if self.r1_weight:  # on D's own input: packs when packing, as WGAN-GP's penalty (conditional: unpacked)
+                if self.pack > 1:
+                    penalty = losses.r1_penalty(lambda p: self.discriminator(p, training=training),
+                                                pack_samples(real, self.pack))
+                else:
+                    penalty = losses.r1_penalty(lambda x: self.score(x, labels, training), real)
+                terms["r1_penalty"] = penalty
                 terms["d_loss"] = terms["d_loss"] + 0.5 * self.r1_weight * terms["r1_penalty"]
             scaled = self.d_optimizer.scale_loss(scale_for_replicas(terms["d_loss"]))  # loss scaling: float16
         if training:
