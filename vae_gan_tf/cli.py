@@ -22,6 +22,14 @@ def check_seed(seed: int | None) -> None:
         raise UserError(f"--seed must be 0 or more, got {seed}")
 
 
+def add_restoration_args(parser: argparse.ArgumentParser, seed_help: str) -> argparse.ArgumentParser:
+    """complete / denoise: --metrics, --metrics-n and --seed (checked by :func:`check_restoration_args`)."""
+    parser.add_argument("--metrics", action="store_true", help="score --metrics-n held-out images into uses.json")
+    parser.add_argument("--metrics-n", type=int, default=500, help="held-out images for --metrics (default 500)")
+    parser.add_argument("--seed", type=int, default=0, help=seed_help)
+    return parser
+
+
 def check_restoration_args(args) -> None:
     """complete / denoise: --n, --metrics-n and --steps of at least 1, and an --out whose folder exists."""
     for flag, value in (("--n", args.n), ("--metrics-n", args.metrics_n)):

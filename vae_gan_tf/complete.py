@@ -15,7 +15,7 @@ import argparse
 import os
 from pathlib import Path
 
-from vae_gan_tf.cli import check_restoration_args
+from vae_gan_tf.cli import add_restoration_args, add_version, check_restoration_args
 from vae_gan_tf.corruption import MASK_KINDS, check_mask_spec
 from vae_gan_tf.errors import run_cli
 
@@ -32,16 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--steps",
         type=int,
-        help="chain iterations (VAE family, default 50) or Adam steps on z " "(GAN family, default 300)",
+        help="chain iterations (VAE family, default 50) or Adam steps on z (GAN family, default 300)",
     )
-    parser.add_argument(
-        "--metrics", action="store_true", help="score --metrics-n held-out images into uses.json"
-    )
-    parser.add_argument(
-        "--metrics-n", type=int, default=500, help="held-out images for --metrics (default 500)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="which held-out images, and random masks")
-    return parser
+    return add_version(add_restoration_args(parser, "which held-out images, and random masks"))
 
 
 def completion_scores(images, labels, masks, completed, steps, source) -> dict:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from vae_gan_tf.cli import check_restoration_args
+from vae_gan_tf.cli import add_restoration_args, add_version, check_restoration_args
 from vae_gan_tf.corruption import NOISE_KINDS, check_noise_spec
 from vae_gan_tf.errors import run_cli
 
@@ -26,14 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n", type=int, default=16, help="images in the grid (default 16)")
     parser.add_argument("--out", default="denoised.png", help="PNG grid to write")
     parser.add_argument("--steps", type=int, help="GAN family: Adam steps on z (default 300)")
-    parser.add_argument(
-        "--metrics", action="store_true", help="score --metrics-n held-out images into uses.json"
-    )
-    parser.add_argument(
-        "--metrics-n", type=int, default=500, help="held-out images for --metrics (default 500)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="which held-out images, and the noise")
-    return parser
+    return add_version(add_restoration_args(parser, "which held-out images, and the noise"))
 
 
 def denoising_scores(images, noisy, denoised) -> dict:
