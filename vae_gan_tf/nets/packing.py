@@ -21,7 +21,7 @@ def packed_shape(sample_shape, pack: int) -> tuple[int, ...]:
 def pack_samples(x: tf.Tensor, pack: int) -> tf.Tensor:
     """(B, d1, .., dk, C) -> (B/m, d1, .., dk, m·C) with pack i = samples i·m .. i·m + m − 1 (module docstring).
 
-    B must be divisible by m (the config and ``GAN.check_batch`` refuse other batches); m = 1 returns x.
+    B must be divisible by m (the config and ``distribute.check_batch`` refuse other batches); m = 1 returns x.
     """
     if pack == 1:
         return x
