@@ -146,7 +146,8 @@ def test_packed_gan_exports_one_logit_per_pack(tmp_path):
     x = tf.constant(np.random.default_rng(4).standard_normal((6, 2)), tf.float32)
     logits = loaded.discriminate(x)
     logits = logits if isinstance(logits, tf.Tensor) else next(iter(logits.values()))
-    np.testing.assert_allclose(logits.numpy(), model.score(x, None, False).numpy(), rtol=1e-6)
+    # The exported graph rounds differently from the eager call: 1.4e-6 relative was seen on a logit of 0.04.
+    np.testing.assert_allclose(logits.numpy(), model.score(x, None, False).numpy(), rtol=1e-5, atol=1e-6)
     assert logits.shape == (3, 1)
 
 
