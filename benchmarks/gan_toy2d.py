@@ -70,7 +70,8 @@ def parse_args(argv=None):
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0 .. N-1 per row")
     parser.add_argument("--eval-every", type=int, default=2000, help="steps between curve points")
     parser.add_argument("--threads", type=int, default=1, help="TF intra-op threads per process (0: TF's default)")
-    parser.add_argument("--shard", default="0/1", help="I/N: run every N-th missing run, starting at I")
+    parser.add_argument("--shard", default="0/1",
+                        help="I/N: run every N-th of the runs asked for, starting at I (skipping those done)")
     parser.add_argument("--runs", type=Path, default=RESULTS / "gan_toy2d_runs.jsonl")
     parser.add_argument("--json", type=Path, default=RESULTS / "gan_toy2d.json")
     parser.add_argument("--plot", type=Path, default=RESULTS / "gan_toy2d_curves.png")
@@ -220,9 +221,11 @@ def main(argv=None):
             tf.config.threading.set_intra_op_parallelism_threads(args.threads)
             tf.config.threading.set_inter_op_parallelism_threads(args.threads)
         have = {(r["row"], r["dataset"], r["seed"]) for r in done}
-        todo = [(row, d, s) for d in datasets for row in rows for s in range(args.seeds) if (row, d, s) not in have]
+        # The shard is taken over every run asked for, not over the missing ones, so shards started at
+        # different times (while others append to --runs) never pick the same run.
+        every = [(row, d, s) for d in datasets for row in rows for s in range(args.seeds)]
         index, count = (int(v) for v in args.shard.split("/"))
-        for row, dataset, seed in todo[index::count]:
+        for row, dataset, seed in [run for run in every[index::count] if run not in have]:
             run = train_and_score(row, dataset, seed, args.eval_every)
             print(json.dumps({k: v for k, v in run.items() if k != "curve"}), flush=True)
             with open(args.runs, "a") as fh:
