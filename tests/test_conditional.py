@@ -97,9 +97,11 @@ def test_reload_and_export_round_trip(blob_source, overrides, tmp_path):
 
     export_saved_model(model, tmp_path / "saved_model")
     out = call_saved_model(tmp_path / "saved_model", {"z": z, "label": labels},
-                           {"sample": ["sample", ["z", "label"]], "generate": ["generate", ["label"]]},
+                           {"sample": ["sample", ["z", "label"]], "generate": ["generate", ["label"]],
+                            "signature": ["signatures/sample", {"z": "z", "label": "label"}]},
                            tmp_path)
     np.testing.assert_allclose(out["sample"], expected, atol=1e-5)
+    np.testing.assert_allclose(out["signature_images"], expected, atol=1e-5)  # the serving signature, by name
     assert out["generate"].shape == expected.shape
 
 

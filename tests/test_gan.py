@@ -323,6 +323,9 @@ GAN_CHILD = textwrap.dedent("""
         out[f"sample_{n}"] = m.sample(tf.constant(data["z"][:n])).numpy()
         out[f"discriminate_{n}"] = m.discriminate(tf.constant(data["x"][:n])).numpy()
     out["generate"] = m.generate(tf.constant(6)).numpy()
+    sig = {"sample": m.signatures["sample"](z=tf.constant(data["z"])),
+           "discriminate": m.signatures["discriminate"](x=tf.constant(data["x"]))}
+    out.update({f"sig_{name}_{key}": v.numpy() for name, outs in sig.items() for key, v in outs.items()})
     np.savez(sys.argv[3], **out)
 """)
 
@@ -352,6 +355,9 @@ def test_gan_run_folder_export_and_sampling(tiny_gan_run, tmp_path):
         np.testing.assert_allclose(out[f"sample_{n}"], model.generate(z[:n]), atol=1e-5)
         np.testing.assert_allclose(out[f"discriminate_{n}"], model.discriminator(x[:n], training=False), atol=1e-5)
     assert out["generate"].shape == (6, 8, 8, 1) and np.abs(out["generate"]).max() <= 1.0
+    assert sorted(k for k in out if k.startswith("sig_")) == ["sig_discriminate_logits", "sig_sample_images"]
+    np.testing.assert_allclose(out["sig_sample_images"], model.generate(z), atol=1e-5)  # named outputs
+    np.testing.assert_allclose(out["sig_discriminate_logits"], out["discriminate_7"], atol=1e-5)
 
     grid = tmp_path / "grid.png"
     result = run_module("vae_gan_tf.sample", str(run), "--n", "9", "--out", str(grid))

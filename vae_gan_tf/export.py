@@ -5,8 +5,14 @@ discriminate; the conditional CVAE and CGAN: the same with an int32 ``label`` pe
 and ``generate(label)``; and ``complete`` or ``project``, inpainting.py), loadable by
 ``tf.saved_model.load`` alone.
 
-Uses ``keras.export.ExportArchive`` (KERAS3_FACTS.md, export): every endpoint has a ``None`` batch
-dimension. A small ``assets/vae_gan_tf.json`` records the family, shapes and pixel range so that
+Every endpoint has a ``None`` batch dimension and is both a ``tf.function`` for Python callers, returning
+what the model's method returns (``m.encode(x)`` -> ``[mean, log_var]``), and a serving signature of the
+same name (TF Serving, ``saved_model_cli``) whose outputs are named (``mean``, ``log_var``, ``images``,
+``logits``, ...; ``OUTPUTS``). ``keras.export.ExportArchive`` (KERAS3_FACTS.md, export) cannot do both: in
+Keras 3.15 it makes each signature from the endpoint's own function, so named outputs would turn every
+Python call's result into a dict. The archive is therefore written with ``tf.saved_model.save`` directly,
+as the ExportArchive does it on TensorFlow (a trackable holding the model's variables and the functions).
+A small ``assets/vae_gan_tf.json`` records the family, shapes and pixel range so that
 ``python -m vae_gan_tf.sample`` can draw from any export without the model classes.
 """
 
@@ -15,7 +21,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import keras
 import tensorflow as tf
 
 from vae_gan_tf.exported import INFO_FILE
@@ -127,11 +132,37 @@ def conditional_endpoints(model) -> dict:
     return endpoints
 
 
+def output_names(model, endpoint: str) -> tuple:
+    """The serving signature's output names of ``endpoint``, in the order of its Python results. Maps to
+    data are ``images`` (or ``x`` for vectors and sequences); ``complete`` and ``project`` return dicts."""
+    data = "images" if len(model.image_shape) == 3 else "x"
+    if endpoint in ("encode", "second_encode"):  # the parameters of q(z|x) (a deterministic code: z)
+        return ("mean", "log_var") if isinstance(model, (VAE, SequenceVAE, ConditionalVAE)) else ("z",)
+    if endpoint == "second_decode":  # E[z|u] of the two-stage VAE's second stage
+        return ("z",)
+    if endpoint == "discriminate":
+        return ("logits",)
+    return (data,)
+
+
+def named_outputs(fn, names: tuple):
+    """``fn`` with its results as {name: tensor} (a dict result is kept as it is)."""
+
+    def named(*args):
+        result = fn(*args)
+        if isinstance(result, dict):
+            return result
+        result = result if isinstance(result, (list, tuple)) else (result,)
+        if len(result) != len(names):
+            raise ValueError(f"{len(result)} outputs for the names {names}")
+        return dict(zip(names, result))
+
+    return named
+
+
 def export_saved_model(model, path, pixel_range=(0.0, 1.0)) -> Path:
     """Write ``model``'s endpoints as a SavedModel at ``path`` and return the path."""
     path = Path(path)
-    archive = keras.export.ExportArchive()
-    archive.track(model)
     if isinstance(model, (ConditionalGAN, ConditionalVAE)):
         endpoints = conditional_endpoints(model)
     elif isinstance(model, GAN):
@@ -139,9 +170,19 @@ def export_saved_model(model, path, pixel_range=(0.0, 1.0)) -> Path:
     else:
         endpoints = encoder_decoder_endpoints(model)
     endpoints.update(restoration_endpoints(model))  # complete / project (inpainting.py)
+    archive, signatures, used = tf.Module(), {}, {}
     for name, (fn, specs) in endpoints.items():
-        archive.add_endpoint(name, fn, input_signature=specs)
-    archive.write_out(str(path), verbose=False)
+        call = tf.function(fn, input_signature=specs, autograph=False)
+        setattr(archive, name, call)
+        signatures[name] = tf.function(named_outputs(fn, output_names(model, name)), input_signature=specs,
+                                       autograph=False).get_concrete_function()
+        for concrete in (call.get_concrete_function(), signatures[name]):
+            used.update({id(v): v for v in concrete.variables})
+    # The tf.Variables the functions read, tracked as themselves (not through Keras's wrappers), as the
+    # ExportArchive does: saved_model_cli's TF1 loader finds no variable otherwise.
+    archive.used_variables = list(used.values())
+    signatures["serving_default"] = signatures[next(iter(endpoints))]  # TF Serving's default: the first
+    tf.saved_model.save(archive, str(path), signatures=signatures)
     info = {"family": type(model).__name__, "endpoints": sorted(endpoints), "image_shape": list(model.image_shape),
             "latent_dim": model.latent_dim, "pixel_range": list(pixel_range),
             "num_classes": getattr(model, "num_classes", None)}

@@ -3,8 +3,9 @@
     python saved_model_calls.py SAVED_MODEL INPUTS.npz OUTPUTS.npz 'CALLS_JSON'
 
 CALLS_JSON maps an output name to [endpoint, [input names in INPUTS.npz]]; each endpoint's outputs are saved
-under that name (a tuple of outputs as name_0, name_1, ...; named outputs as name_key). Prints the
-vae_gan_tf modules imported (none).
+under that name (a tuple of outputs as name_0, name_1, ...; named outputs as name_key). An endpoint
+"signatures/NAME" calls the serving signature NAME instead, as TF Serving does: with keyword inputs,
+{signature input: name in INPUTS.npz}, and its named outputs. Prints the vae_gan_tf modules imported (none).
 """
 
 import importlib.abc
@@ -27,7 +28,10 @@ loaded = tf.saved_model.load(saved_model)  # keep a reference (KERAS3_FACTS.md, 
 data = np.load(inputs)
 result = {}
 for name, (endpoint, args) in json.loads(calls).items():
-    out = getattr(loaded, endpoint)(*[tf.constant(data[a]) for a in args])
+    if endpoint.startswith("signatures/"):
+        out = loaded.signatures[endpoint.split("/", 1)[1]](**{k: tf.constant(data[a]) for k, a in args.items()})
+    else:
+        out = getattr(loaded, endpoint)(*[tf.constant(data[a]) for a in args])
     if isinstance(out, dict):
         result.update({f"{name}_{key}": o.numpy() for key, o in out.items()})
     elif isinstance(out, (list, tuple)):
