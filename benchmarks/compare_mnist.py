@@ -34,6 +34,7 @@ MODELS = {
     "two_stage_vae": "configs/two_stage_vae_mnist60k.yaml",
     "vaegan": "configs/vaegan_mnist60k.yaml",
     "dcgan": "configs/dcgan_mnist60k.yaml",
+    "dcgan_ema": "configs/dcgan_ema_mnist60k.yaml",  # the stabilized GAN (issue 11): G's moving average
     "wgan_gp": "configs/wgan_gp_mnist60k.yaml",
 }
 REPORTED = ("fid", "kid_mean", "precision", "recall", "density", "coverage", "is_mean")
