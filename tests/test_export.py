@@ -40,7 +40,8 @@ def test_serving_signatures_have_named_outputs(tiny_run, tmp_path):
     z = rng.standard_normal((3, model.latent_dim)).astype(np.float32)
     calls = {"enc": ["signatures/encode", {"x": "x"}], "dec": ["signatures/decode", {"z": "z"}],
              "rec": ["signatures/reconstruct", {"x": "x"}], "smp": ["signatures/sample", {"z": "z"}],
-             "gen": ["signatures/generate", {"n": "n"}], "default": ["signatures/serving_default", {"x": "x"}],
+             "gen": ["signatures/generate", {"n": "n"}],
+             "default": ["signatures/serving_default", {"x": "x"}],
              "py": ["encode", ["x"]]}
     out = call_saved_model(tiny_run / "saved_model", {"x": x, "z": z, "n": np.int32(2)}, calls, tmp_path)
     mean, log_var = model.encode(x)
@@ -70,7 +71,8 @@ def test_saved_model_cli_runs_the_readme_call(tiny_run, tmp_path):
     import sys
     from pathlib import Path
 
-    cli = shutil.which("saved_model_cli", path=str(Path(sys.executable).parent)) or shutil.which("saved_model_cli")
+    cli = (shutil.which("saved_model_cli", path=str(Path(sys.executable).parent))
+           or shutil.which("saved_model_cli"))
     assert cli, "TensorFlow's saved_model_cli is not installed beside this Python"
     model = keras.models.load_model(tiny_run / "model.keras")
     x = np.random.default_rng(2).random((2, *model.image_shape)).astype(np.float32)
@@ -79,4 +81,5 @@ def test_saved_model_cli_runs_the_readme_call(tiny_run, tmp_path):
                              "--signature_def", "encode", "--inputs", "x=x.npy"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Result for output key mean:" in result.stdout and "Result for output key log_var:" in result.stdout
+    assert "Result for output key mean:" in result.stdout
+    assert "Result for output key log_var:" in result.stdout

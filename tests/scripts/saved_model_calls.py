@@ -29,7 +29,8 @@ data = np.load(inputs)
 result = {}
 for name, (endpoint, args) in json.loads(calls).items():
     if endpoint.startswith("signatures/"):
-        out = loaded.signatures[endpoint.split("/", 1)[1]](**{k: tf.constant(data[a]) for k, a in args.items()})
+        signature = loaded.signatures[endpoint.split("/", 1)[1]]
+        out = signature(**{k: tf.constant(data[a]) for k, a in args.items()})
     else:
         out = getattr(loaded, endpoint)(*[tf.constant(data[a]) for a in args])
     if isinstance(out, dict):
