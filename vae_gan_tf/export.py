@@ -10,8 +10,9 @@ what the model's method returns (``m.encode(x)`` -> ``[mean, log_var]``), and a 
 same name (TF Serving, ``saved_model_cli``) whose outputs are named (``mean``, ``log_var``, ``images``,
 ``logits``, ...; ``output_names``). ``keras.export.ExportArchive`` (KERAS3_FACTS.md, export) cannot do
 both: in Keras 3.15 it makes each signature from the endpoint's own function, so named outputs would turn
-every Python call's result into a dict. The archive is therefore written with ``tf.saved_model.save`` directly,
-as the ExportArchive does it on TensorFlow (a trackable holding the functions and the variables they read).
+every Python call's result into a dict. The archive is therefore written with ``tf.saved_model.save``
+directly, as the ExportArchive does it on TensorFlow (a trackable holding the functions and the variables
+they read).
 A small ``assets/vae_gan_tf.json`` records the family, shapes and pixel range so that
 ``python -m vae_gan_tf.sample`` can draw from any export without the model classes.
 """
