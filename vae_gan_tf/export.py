@@ -175,8 +175,8 @@ def export_saved_model(model, path, pixel_range=(0.0, 1.0)) -> Path:
     for name, (fn, specs) in endpoints.items():
         call = tf.function(fn, input_signature=specs, autograph=False)
         setattr(archive, name, call)
-        signatures[name] = tf.function(named_outputs(fn, output_names(model, name)), input_signature=specs,
-                                       autograph=False).get_concrete_function()
+        signatures[name] = tf.function(named_outputs(call, output_names(model, name)), input_signature=specs,
+                                       autograph=False).get_concrete_function()  # calls the traced `call`
         for concrete in (call.get_concrete_function(), signatures[name]):
             used.update({id(v): v for v in concrete.variables})
     # The tf.Variables the functions read, tracked as themselves (not through Keras's wrappers), as the
