@@ -227,8 +227,11 @@ def report(models, seeds, out: Path, args) -> dict:
         elbo = {"threshold_neg_elbo": elbo_threshold,
                 "cpu_minutes": [cpu_minutes_to(r["curve"], r["bench"]["chunks"], "val_loss", elbo_threshold)
                                 for r in per_model["vae"]]}
-    lines = [f"# The documents' comparison at convergence ({len(seeds)} seeds: "
-             f"{', '.join(map(str, seeds))})", "",
+    capped = sum(r["stopped"] == "cap" for r in runs.values())
+    title = ("at convergence" if not capped else
+             f"at {args.cap_minutes:g} training CPU-minutes per run ({capped} of {len(runs)} runs stopped by "
+             "that cap before their FID plateaued)")
+    lines = [f"# The documents' comparison {title}, {len(seeds)} seeds: {', '.join(map(str, seeds))}", "",
              f"Command: `python benchmarks/compare_mnist.py {' '.join(sys.argv[1:])}`", "",
              f"Each run trained until its per-epoch FID plateaued (best FID not {100 * args.tolerance:g}% "
              f"better over the last {args.patience} evaluations) or {args.cap_minutes:g} CPU-minutes. "
