@@ -270,6 +270,20 @@ def test_moving_average_generator_is_used_for_sampling():
     assert not np.allclose(model.generate(z), model.generator(z, training=False))
 
 
+def test_moving_average_is_bias_corrected_over_the_trained_weights():
+    """θ_ema,t = Σ d^(t−i)·θ_i / Σ d^(t−i) over updates i = 1..t: the untrained G has no share."""
+    model = compiled_gan([*GAN_CONFIGS["gan_mlp"], "model.ema_decay=0.5"], lr=1e-2)
+    trajectory = []
+    for _ in range(3):
+        model.train_step(tf.constant(DIGITS[:32]))
+        trajectory.append([np.asarray(w) for w in model.generator.weights])
+    shares = np.array([0.25, 0.5, 1.0]) / 1.75
+    for k, average in enumerate(model.ema_generator.weights):
+        expected = sum(share * weights[k] for share, weights in zip(shares, trajectory))
+        np.testing.assert_allclose(np.asarray(average), expected, rtol=1e-5, atol=1e-6)
+    assert float(model.ema_updates) == 3.0
+
+
 def test_collapse_warning_goes_to_the_run_log(tmp_path):
     run_log = RunLog(tmp_path / "train.log")
     callback = DiscriminatorCollapseWarning(run_log)
