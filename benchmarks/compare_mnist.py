@@ -240,7 +240,8 @@ def report(models, seeds, out: Path, args) -> dict:
     lines += answers(per_model, table)
     lines += ["", "## Metrics (mean ± sd over seeds)", "", "| metric | " + " | ".join(models) + " |",
               "|---|" + "---|" * len(models)]
-    labels = {"plateau_epoch": "converged: epoch the FID plateau began", "epochs": "epochs trained",
+    labels = {"plateau_epoch": "epoch the FID came within the tolerance of its best (the plateau's start if "
+                             "stopped by plateau)", "epochs": "epochs trained",
               "cpu_minutes": "training CPU-minutes",
               "images_per_s": "training images/s (steady, median chunk)"}
     for key in (*REPORTED, *labels):
@@ -248,6 +249,8 @@ def report(models, seeds, out: Path, args) -> dict:
     lines.append("| stopped by | " + " | ".join(", ".join(r["stopped"] for r in per_model[m]) for m in models)
                  + " |")
     lines += ["", "![FID of every run by epoch](fid_curves.png)", "",
+              f"Samples, sharpness, interpolations and the seed-{seeds[0]} runs side by side: "
+              "[pictures/report.md](pictures/report.md) (`python -m vae_gan_tf.compare`).", "",
               "## Time to quality (CPU-minutes, mean ± sd)", "",
               "| FID at most | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
     for t in thresholds:
