@@ -68,8 +68,9 @@ def history(run_dir: Path) -> dict:
 def train_model(name: str, seed: int, args, out: Path) -> dict:
     """Train one (model, seed) run chunk by chunk until its plateau or the cap; return its bench.json.
 
-    A two-stage VAE trains stage 1 to its plateau (that epoch then ends stage 1 for good:
-    ``first_stage_epochs`` in bench.json), then stage 2 to its own plateau."""
+    A two-stage VAE trains stage 1 to its plateau or to ``1 - --second-stage-share`` of the cap (that epoch
+    then ends stage 1 for good: ``first_stage_epochs`` and ``first_stage_ended_by`` in bench.json), then
+    stage 2 to its own plateau or the cap."""
     from vae_gan_tf.config import load_config, with_absolute_paths
     from vae_gan_tf.training import train_run
 
@@ -100,8 +101,10 @@ def train_model(name: str, seed: int, args, out: Path) -> dict:
         converged, _ = plateau([e + 1 for e in curve["epoch"][first:]], curve.get("eval_fid", [])[first:],
                                args.patience, args.tolerance)
         cpu_minutes = sum(c["cpu_seconds"] for c in bench["chunks"]) / 60
-        if converged and two_stage and target <= stage1:
-            bench["first_stage_epochs"] = target
+        if two_stage and target <= stage1:
+            ended = first_stage_end(converged, cpu_minutes, args.cap_minutes, args.second_stage_share)
+            if ended:
+                bench["first_stage_epochs"], bench["first_stage_ended_by"] = target, ended
         elif converged:
             bench["stopped"] = "plateau"
         if bench["stopped"] is None and cpu_minutes >= args.cap_minutes:
@@ -110,6 +113,18 @@ def train_model(name: str, seed: int, args, out: Path) -> dict:
             bench["stopped"] = "epochs"
         bench_path.write_text(json.dumps(bench, indent=2))
     return bench
+
+
+def first_stage_end(converged: bool, cpu_minutes: float, cap_minutes: float, second_stage_share: float):
+    """Why a two-stage VAE's stage 1 ends after this chunk ("plateau", "share"), or None to go on.
+
+    Stage 1 ends at its FID plateau, or once it has spent ``1 - second_stage_share`` of the cap, so that
+    stage 2 (Dai & Wipf 2019, §4) still trains within the cap that every model gets."""
+    if converged:
+        return "plateau"
+    if second_stage_share > 0 and cpu_minutes >= cap_minutes * (1 - second_stage_share):
+        return "share"
+    return None
 
 
 def mean_sd(values) -> tuple[float, float]:
@@ -312,6 +327,8 @@ def main(argv=None):
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--stages", default="train,evaluate,report")
     parser.add_argument("--cap-minutes", type=float, default=120.0, help="training CPU-minutes per run")
+    parser.add_argument("--second-stage-share", type=float, default=0.2,
+                        help="part of the cap kept for a two-stage VAE's stage 2 when stage 1 has not plateaued")
     parser.add_argument("--chunk-epochs", type=int, default=1, help="epochs between plateau checks")
     parser.add_argument("--patience", type=int, default=5, help="evaluations without improvement = plateau")
     parser.add_argument("--tolerance", type=float, default=0.02, help="relative FID change that counts")
@@ -327,6 +344,8 @@ def main(argv=None):
     parser.add_argument("--out", default="benchmarks/results/compare_mnist")
     args = parser.parse_args(argv)
     models, seeds = args.models.split(","), [int(s) for s in args.seeds.split(",")]
+    if not 0 <= args.second_stage_share < 1:
+        parser.error(f"--second-stage-share must be in [0, 1), got {args.second_stage_share}")
     unknown = sorted(set(models) - set(MODELS))
     if unknown:
         parser.error(f"unknown models {unknown}; choose from {', '.join(MODELS)}")

@@ -45,3 +45,12 @@ def test_mean_sd_and_welch_decide_only_with_a_spread():
     separated, p = compare_mnist.distinguishable([10.0, 14.0, 9.0], [11.0, 13.0, 10.5])
     assert not separated and p > 0.05
     assert compare_mnist.distinguishable([10.0], [20.0, 21.0]) == (False, pytest.approx(math.nan, nan_ok=True))
+
+
+def test_two_stage_vae_ends_stage_1_at_its_plateau_or_its_share_of_the_cap():
+    end = compare_mnist.first_stage_end
+    assert end(True, 3.0, cap_minutes=25, second_stage_share=0.2) == "plateau"
+    assert end(False, 19.9, cap_minutes=25, second_stage_share=0.2) is None
+    assert end(False, 20.0, cap_minutes=25, second_stage_share=0.2) == "share"
+    # no share: stage 1 may spend the whole cap, as before the share existed
+    assert end(False, 30.0, cap_minutes=25, second_stage_share=0.0) is None
