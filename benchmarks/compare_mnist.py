@@ -162,12 +162,21 @@ def cpu_minutes_to(curve: dict, chunks: list[dict], column: str, threshold: floa
     return None
 
 
+def finished(run_dir: Path) -> bool:
+    """Whether the run stopped (plateau, cap or epochs): only those are evaluated and reported."""
+    bench = run_dir / "bench.json"
+    return bench.exists() and json.loads(bench.read_text())["stopped"] is not None
+
+
 def collect(models, seeds, out: Path, args) -> dict:
-    """Every run's numbers: bench.json, history.csv, eval.json and the plateau."""
+    """Every finished and evaluated run's numbers: bench.json, history.csv, eval.json and the plateau. A run
+    that is missing or unfinished is left out; the report says how many seeds each model has."""
     runs = {}
     for name in models:
         for seed in seeds:
             run_dir = out / "runs" / f"{name}_seed{seed}"
+            if not finished(run_dir) or not (run_dir / "eval.json").exists():
+                continue
             bench = json.loads((run_dir / "bench.json").read_text())
             curve = history(run_dir)
             evaluation = json.loads((run_dir / "eval.json").read_text())
@@ -178,7 +187,7 @@ def collect(models, seeds, out: Path, args) -> dict:
             rates = [c["images_per_s"] for c in bench["chunks"]
                      if c["images_per_s"] and c.get("stage", 1) == 1]
             runs[(name, seed)] = {
-                "curve": curve, "bench": bench, "metrics": evaluation["metrics"], "plateau_epoch": began,
+                "seed": seed, "curve": curve, "bench": bench, "metrics": evaluation["metrics"], "plateau_epoch": began,
                 "epochs": len(curve.get("epoch", [])), "stopped": bench["stopped"],
                 "cpu_minutes": sum(c["cpu_seconds"] for c in bench["chunks"]) / 60,
                 "images_per_s": sorted(rates)[len(rates) // 2] if rates else None,
@@ -224,7 +233,9 @@ def fmt(mean: float, sd: float) -> str:
 def report(models, seeds, out: Path, args) -> dict:
     """report.md, figures.json and fid_curves.png from every finished run."""
     runs = collect(models, seeds, out, args)
-    per_model = {name: [runs[(name, s)] for s in seeds] for name in models}
+    absent = [m for m in models if not any(n == m for n, _ in runs)]
+    models = [m for m in models if m not in absent]
+    per_model = {name: [runs[(name, s)] for s in seeds if (name, s) in runs] for name in models}
     table = {name: {key: mean_sd([r["metrics"].get(key) for r in rs]) for key in REPORTED}
              for name, rs in per_model.items()}
     for name, rs in per_model.items():
@@ -246,11 +257,15 @@ def report(models, seeds, out: Path, args) -> dict:
     title = ("at convergence" if not capped else
              f"at {args.cap_minutes:g} training CPU-minutes per run ({capped} of {len(runs)} runs stopped by "
              "that cap before their FID plateaued)")
-    lines = [f"# The documents' comparison {title}, {len(seeds)} seeds: {', '.join(map(str, seeds))}", "",
+    counts = sorted({len(rs) for rs in per_model.values()})
+    seeds_said = (f"{counts[0]} seeds" if len(counts) == 1 else
+                  "seeds: " + ", ".join(f"{m} {len(rs)}" for m, rs in per_model.items()))
+    lines = [f"# The documents' comparison {title}, {seeds_said}", "",
              f"Command: `python benchmarks/compare_mnist.py {' '.join(sys.argv[1:])}`", "",
              f"Each run trained until its per-epoch FID plateaued (best FID not {100 * args.tolerance:g}% "
              f"better over the last {args.patience} evaluations) or {args.cap_minutes:g} CPU-minutes. "
              f"Final metrics on {args.n} samples; {next(iter(runs.values()))['features']}.", "",
+             *([f"Not in this report (no finished, evaluated run): {', '.join(absent)}.", ""] if absent else []),
              "## Answers", ""]
     lines += answers(per_model, table)
     lines += ["", "## Metrics (mean ± sd over seeds)", "", "| metric | " + " | ".join(models) + " |",
@@ -261,6 +276,7 @@ def report(models, seeds, out: Path, args) -> dict:
               "images_per_s": "training images/s (steady, median chunk)"}
     for key in (*REPORTED, *labels):
         lines.append(f"| {labels.get(key, key)} | " + " | ".join(fmt(*table[m][key]) for m in models) + " |")
+    lines.append("| seeds | " + " | ".join(", ".join(str(r["seed"]) for r in per_model[m]) for m in models) + " |")
     lines.append("| stopped by | " + " | ".join(", ".join(r["stopped"] for r in per_model[m]) for m in models)
                  + " |")
     lines += ["", "![FID of every run by epoch](fid_curves.png)", "",
@@ -272,13 +288,14 @@ def report(models, seeds, out: Path, args) -> dict:
         cells = []
         for m in models:
             reached = [v for v in to_quality[m][t] if v is not None]
-            missing = "" if len(reached) == len(seeds) else f" ({len(reached)}/{len(seeds)} seeds reached it)"
+            n = len(per_model[m])
+            missing = "" if len(reached) == n else f" ({len(reached)}/{n} seeds reached it)"
             cells.append(fmt(*mean_sd(reached)) + missing)
         lines.append(f"| {t:g} | " + " | ".join(cells) + " |")
     if elbo:
         reached = [v for v in elbo["cpu_minutes"] if v is not None]
         lines += ["", f"VAE to a held-out −ELBO of {elbo['threshold_neg_elbo']:g} nats (validation images): "
-                      f"{fmt(*mean_sd(reached))} CPU-minutes ({len(reached)}/{len(seeds)} seeds)."]
+                      f"{fmt(*mean_sd(reached))} CPU-minutes ({len(reached)}/{len(per_model['vae'])} seeds)."]
     fid_curves_plot(runs, out / "fid_curves.png")
     (out / "report.md").write_text("\n".join(lines) + "\n")
     figures = {"seeds": seeds, "table": {m: {k: list(v) for k, v in t.items()} for m, t in table.items()},
@@ -311,9 +328,11 @@ def answers(per_model: dict, table: dict) -> list[str]:
                    f"**{best} and {second} are not distinguishable** at this spread ({a} vs {b}, "
                    f"Welch p = {p:.3g})")
         lines.append(f"- {question} {verdict}.")
-    stable = min(table, key=lambda m: table[m]["fid"][1])
-    lines.append(f"- Which trains more stably? **{stable}**: the smallest sd of the final FID over seeds "
-                 f"({table[stable]['fid'][1]:.3g}).")
+    spread = [m for m in table if len(per_model[m]) > 1]  # one seed has no spread to compare
+    if spread:
+        stable = min(spread, key=lambda m: table[m]["fid"][1])
+        lines.append(f"- Which trains more stably? **{stable}**: the smallest sd of the final FID over seeds "
+                     f"({table[stable]['fid'][1]:.3g}; models with at least 2 seeds).")
     cheap = max(table, key=lambda m: table[m]["images_per_s"][0])
     lines.append(f"- Which is cheaper per image? **{cheap}** ({fmt(*table[cheap]['images_per_s'])} training "
                  "images/s).")
@@ -368,7 +387,9 @@ def main(argv=None):
             for seed in seeds:
                 run_dir = out / "runs" / f"{name}_seed{seed}"
                 eval_path = run_dir / "eval.json"
-                if not eval_path.exists() or json.loads(eval_path.read_text())["n"] != args.n:
+                if not finished(run_dir):
+                    print(f"{run_dir.name}: not finished, not evaluated", flush=True)
+                elif not eval_path.exists() or json.loads(eval_path.read_text())["n"] != args.n:
                     evaluate_run(run_dir, n=args.n, k=200, nll_images=500, verbose=False)
     if "report" in stages:
         figures = report(models, seeds, out, args)
@@ -376,7 +397,8 @@ def main(argv=None):
         if not args.no_pictures:
             from vae_gan_tf import compare
 
-            compare.main([*(str(out / "runs" / f"{m}_seed{seeds[0]}") for m in models), "--out",
+            shown = [out / "runs" / f"{m}_seed{seeds[0]}" for m in models]
+            compare.main([*(str(run) for run in shown if finished(run)), "--out",
                           str(out / "pictures"), "--n", str(args.n)])
     return 0
 

@@ -54,3 +54,37 @@ def test_two_stage_vae_ends_stage_1_at_its_plateau_or_its_share_of_the_cap():
     assert end(False, 20.0, cap_minutes=25, second_stage_share=0.2) == "share"
     # no share: stage 1 may spend the whole cap, as before the share existed
     assert end(False, 30.0, cap_minutes=25, second_stage_share=0.0) is None
+
+
+def _fake_run(runs, name, seed, fids, stopped, evaluated=True):
+    """A run folder as compare_mnist leaves it: bench.json, history.csv and (once evaluated) eval.json."""
+    import json
+
+    run = runs / f"{name}_seed{seed}"
+    run.mkdir(parents=True)
+    chunks = [{"epochs": e + 1, "stage": 1, "cpu_seconds": 60.0, "images_per_s": 400.0} for e in range(len(fids))]
+    (run / "bench.json").write_text(json.dumps({"chunks": chunks, "stopped": stopped}))
+    rows = ["epoch,loss,val_loss,eval_fid"] + [f"{e},{100 - e},{99 - e},{f}" for e, f in enumerate(fids)]
+    (run / "history.csv").write_text("\n".join(rows) + "\n")
+    if evaluated:
+        metrics = {key: value + seed / 100 for key, value in
+                   {"fid": fids[-1], "precision": 0.5, "recall": 0.6, "coverage": 0.5}.items()}
+        (run / "eval.json").write_text(json.dumps({"n": 100, "metrics": metrics, "features_note": "test features"}))
+
+
+def test_report_leaves_out_unfinished_runs_and_says_how_many_seeds_each_model_has(tmp_path):
+    runs = tmp_path / "runs"
+    for seed in (0, 1, 2):
+        _fake_run(runs, "vae", seed, [80.0, 60.0 + seed], "cap")
+    _fake_run(runs, "dcgan", 0, [40.0, 20.0], "cap")
+    _fake_run(runs, "dcgan", 1, [42.0, 22.0], "cap")
+    _fake_run(runs, "dcgan", 2, [45.0], None, evaluated=False)  # still training
+    args = compare_mnist.main.__globals__["argparse"].Namespace(
+        patience=5, tolerance=0.02, fid_thresholds=None, elbo_threshold=None, cap_minutes=2.0, n=100)
+    figures = compare_mnist.report(["vae", "dcgan", "wgan_gp"], [0, 1, 2], tmp_path, args)
+    text = (tmp_path / "report.md").read_text()
+    assert set(figures["runs"]) == {"vae_seed0", "vae_seed1", "vae_seed2", "dcgan_seed0", "dcgan_seed1"}
+    assert "seeds: vae 3, dcgan 2" in text.splitlines()[0]
+    assert "| seeds | 0, 1, 2 | 0, 1 |" in text
+    assert "no finished, evaluated run): wgan_gp" in text
+    assert figures["table"]["dcgan"]["fid"][0] == pytest.approx(21.005)
