@@ -25,6 +25,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -38,7 +39,7 @@ MODELS = {
     "wgan_gp": "configs/wgan_gp_mnist60k.yaml",
 }
 REPORTED = ("fid", "kid_mean", "precision", "recall", "density", "coverage", "is_mean")
-RUN_FIGURES = ("plateau_epoch", "epochs", "stopped", "cpu_minutes", "images_per_s", "metrics")
+RUN_FIGURES = ("plateau_epoch", "epochs", "stopped", "cpu_minutes", "images_per_s", "eval_share", "metrics")
 
 
 def plateau(epochs: list[int], fids: list[float], patience: int, tolerance: float) -> tuple[bool, int | None]:
@@ -168,6 +169,18 @@ def finished(run_dir: Path) -> bool:
     return bench.exists() and json.loads(bench.read_text())["stopped"] is not None
 
 
+def eval_share(run_dir: Path, chunks: list[dict]) -> float | None:
+    """The per-epoch evaluations' share of the run's training wall time: the seconds ``train.log`` gives
+    for each ``eval after epoch`` line, over the chunks' wall seconds (a re-run evaluation counts twice)."""
+    log = run_dir / "train.log"
+    wall = sum(c.get("wall_seconds", 0.0) for c in chunks)
+    if not log.exists() or not wall:
+        return None
+    seconds = [float(m.group(1)) for m in re.finditer(r"eval after epoch \d+: .*\(([\d.]+) s\)$",
+                                                      log.read_text(), re.MULTILINE)]
+    return sum(seconds) / wall
+
+
 def collect(models, seeds, out: Path, args) -> dict:
     """Every finished and evaluated run's numbers: bench.json, history.csv, eval.json and the plateau. A run
     that is missing or unfinished is left out; the report says how many seeds each model has."""
@@ -191,6 +204,7 @@ def collect(models, seeds, out: Path, args) -> dict:
                 "epochs": len(curve.get("epoch", [])), "stopped": bench["stopped"],
                 "cpu_minutes": sum(c["cpu_seconds"] for c in bench["chunks"]) / 60,
                 "images_per_s": sorted(rates)[len(rates) // 2] if rates else None,
+                "eval_share": eval_share(run_dir, bench["chunks"]),
                 "features": evaluation["features_note"]}
     return runs
 
@@ -239,7 +253,7 @@ def report(models, seeds, out: Path, args) -> dict:
     table = {name: {key: mean_sd([r["metrics"].get(key) for r in rs]) for key in REPORTED}
              for name, rs in per_model.items()}
     for name, rs in per_model.items():
-        for key in ("plateau_epoch", "epochs", "cpu_minutes", "images_per_s"):
+        for key in ("plateau_epoch", "epochs", "cpu_minutes", "images_per_s", "eval_share"):
             table[name][key] = mean_sd([r[key] for r in rs])
     worst_best = max(min((f for f in r["curve"].get("eval_fid", []) if math.isfinite(f)), default=math.inf)
                      for r in runs.values())
@@ -273,7 +287,8 @@ def report(models, seeds, out: Path, args) -> dict:
     labels = {"plateau_epoch": "epoch the FID came within the tolerance of its best (the plateau's start if "
                              "stopped by plateau)", "epochs": "epochs trained",
               "cpu_minutes": "training CPU-minutes",
-              "images_per_s": "training images/s (steady, median chunk)"}
+              "images_per_s": "training images/s (steady, median chunk)",
+              "eval_share": "per-epoch evaluation, share of the training wall time"}
     for key in (*REPORTED, *labels):
         lines.append(f"| {labels.get(key, key)} | " + " | ".join(fmt(*table[m][key]) for m in models) + " |")
     lines.append("| seeds | " + " | ".join(", ".join(str(r["seed"]) for r in per_model[m]) for m in models) + " |")

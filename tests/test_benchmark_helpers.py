@@ -62,7 +62,10 @@ def _fake_run(runs, name, seed, fids, stopped, evaluated=True):
 
     run = runs / f"{name}_seed{seed}"
     run.mkdir(parents=True)
-    chunks = [{"epochs": e + 1, "stage": 1, "cpu_seconds": 60.0, "images_per_s": 400.0} for e in range(len(fids))]
+    chunks = [{"epochs": e + 1, "stage": 1, "cpu_seconds": 60.0, "wall_seconds": 50.0, "images_per_s": 400.0}
+              for e in range(len(fids))]
+    (run / "train.log").write_text("".join(f"2026-12-02 03:00:00 eval after epoch {e + 1}: fid={f}, kid=1.0 (5.0 s)\n"
+                                           for e, f in enumerate(fids)))
     (run / "bench.json").write_text(json.dumps({"chunks": chunks, "stopped": stopped}))
     rows = ["epoch,loss,val_loss,eval_fid"] + [f"{e},{100 - e},{99 - e},{f}" for e, f in enumerate(fids)]
     (run / "history.csv").write_text("\n".join(rows) + "\n")
@@ -88,3 +91,4 @@ def test_report_leaves_out_unfinished_runs_and_says_how_many_seeds_each_model_ha
     assert "| seeds | 0, 1, 2 | 0, 1 |" in text
     assert "no finished, evaluated run): wgan_gp" in text
     assert figures["table"]["dcgan"]["fid"][0] == pytest.approx(21.005)
+    assert figures["runs"]["vae_seed0"]["eval_share"] == pytest.approx(0.1)  # 5 s of every 50 s epoch
