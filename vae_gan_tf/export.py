@@ -1,5 +1,6 @@
 """SavedModel export with named endpoints per family (VAE: encode, decode, sample, reconstruct, generate;
-two-stage VAE: the VAE's, with sample and generate through both decoders, and second_encode, second_decode;
+two-stage VAE: the VAE's, with sample and generate through both decoders, and second_encode, second_decode,
+second_sample;
 VAE/GAN: the VAE's and discriminate; autoencoder: encode, decode, reconstruct; GAN/WGAN: sample, generate,
 discriminate; the conditional CVAE and CGAN: the same with an int32 ``label`` per example as the last input,
 and ``generate(label)``; and ``complete`` or ``project``, inpainting.py), loadable by
@@ -58,9 +59,10 @@ def encoder_decoder_endpoints(model: Autoencoder) -> dict:
         endpoints.update(prior_endpoints(model))
     if isinstance(model, VAEGAN):
         endpoints["discriminate"] = (lambda x: model.discriminate(x)[0], [x_spec])
-    if isinstance(model, TwoStageVAE):  # the second stage's maps: z -> (mean, log_var) of q(u|z), u -> E[z|u]
+    if isinstance(model, TwoStageVAE):  # the second stage: z -> (mean, log_var) of q(u|z), u -> E[z|u], a draw
         endpoints["second_encode"] = (lambda z: model.second_encode(z), [z_spec])
         endpoints["second_decode"] = (lambda u: model.second_decode(u), [z_spec])
+        endpoints["second_sample"] = (lambda u: model.second_sample(u), [z_spec])
     return endpoints
 
 
@@ -139,7 +141,7 @@ def output_names(model, endpoint: str) -> tuple:
     data = "images" if len(model.image_shape) == 3 else "x"
     if endpoint in ("encode", "second_encode"):  # the parameters of q(z|x) (a deterministic code: z)
         return ("mean", "log_var") if isinstance(model, (VAE, SequenceVAE, ConditionalVAE)) else ("z",)
-    if endpoint == "second_decode":  # E[z|u] of the two-stage VAE's second stage
+    if endpoint in ("second_decode", "second_sample"):  # E[z|u], and z ~ p(z|u), of the second stage
         return ("z",)
     if endpoint == "discriminate":
         return ("logits",)
