@@ -280,6 +280,7 @@ def report(models, seeds, out: Path, args) -> dict:
              f"better over the last {args.patience} evaluations) or {args.cap_minutes:g} CPU-minutes. "
              f"Final metrics on {args.n} samples; {next(iter(runs.values()))['features']}.", "",
              *([f"Not in this report (no finished, evaluated run): {', '.join(absent)}.", ""] if absent else []),
+             *(f"Note: {note}\n" for note in args.note),
              "## Answers", ""]
     lines += answers(per_model, table)
     lines += ["", "## Metrics (mean ± sd over seeds)", "", "| metric | " + " | ".join(models) + " |",
@@ -373,6 +374,7 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=10000, help="samples for the final evaluation")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--set", action="append", default=[], help="config override for every run (smoke)")
+    parser.add_argument("--note", action="append", default=[], help="a sentence the report carries about its runs")
     parser.add_argument("--no-pictures", action="store_true", help="skip the compare report of seed-0 runs")
     parser.add_argument("--verbose", type=int, default=2)
     parser.add_argument("--out", default="benchmarks/results/compare_mnist")

@@ -83,12 +83,14 @@ def test_report_leaves_out_unfinished_runs_and_says_how_many_seeds_each_model_ha
     _fake_run(runs, "dcgan", 1, [42.0, 22.0], "cap")
     _fake_run(runs, "dcgan", 2, [45.0], None, evaluated=False)  # still training
     args = compare_mnist.main.__globals__["argparse"].Namespace(
-        patience=5, tolerance=0.02, fid_thresholds=None, elbo_threshold=None, cap_minutes=2.0, n=100)
+        patience=5, tolerance=0.02, fid_thresholds=None, elbo_threshold=None, cap_minutes=2.0, n=100,
+        note=["dcgan seed 2 was still training."])
     figures = compare_mnist.report(["vae", "dcgan", "wgan_gp"], [0, 1, 2], tmp_path, args)
     text = (tmp_path / "report.md").read_text()
     assert set(figures["runs"]) == {"vae_seed0", "vae_seed1", "vae_seed2", "dcgan_seed0", "dcgan_seed1"}
     assert "seeds: vae 3, dcgan 2" in text.splitlines()[0]
     assert "| seeds | 0, 1, 2 | 0, 1 |" in text
     assert "no finished, evaluated run): wgan_gp" in text
+    assert "Note: dcgan seed 2 was still training." in text
     assert figures["table"]["dcgan"]["fid"][0] == pytest.approx(21.005)
     assert figures["runs"]["vae_seed0"]["eval_share"] == pytest.approx(0.1)  # 5 s of every 50 s epoch
