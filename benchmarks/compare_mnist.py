@@ -163,10 +163,12 @@ def cpu_minutes_to(curve: dict, chunks: list[dict], column: str, threshold: floa
     return None
 
 
-def finished(run_dir: Path) -> bool:
-    """Whether the run stopped (plateau, cap or epochs): only those are evaluated and reported."""
-    bench = run_dir / "bench.json"
-    return bench.exists() and json.loads(bench.read_text())["stopped"] is not None
+def finished_bench(run_dir: Path) -> dict | None:
+    """The run's bench.json if the run stopped (plateau, cap or epochs), else None: only stopped runs are
+    evaluated and reported."""
+    path = run_dir / "bench.json"
+    bench = json.loads(path.read_text()) if path.exists() else None
+    return bench if bench and bench["stopped"] is not None else None
 
 
 def eval_share(run_dir: Path, chunks: list[dict]) -> float | None:
@@ -188,9 +190,9 @@ def collect(models, seeds, out: Path, args) -> dict:
     for name in models:
         for seed in seeds:
             run_dir = out / "runs" / f"{name}_seed{seed}"
-            if not finished(run_dir) or not (run_dir / "eval.json").exists():
+            bench = finished_bench(run_dir)
+            if bench is None or not (run_dir / "eval.json").exists():
                 continue
-            bench = json.loads((run_dir / "bench.json").read_text())
             curve = history(run_dir)
             evaluation = json.loads((run_dir / "eval.json").read_text())
             first = bench.get("first_stage_epochs") or 0
@@ -404,7 +406,7 @@ def main(argv=None):
             for seed in seeds:
                 run_dir = out / "runs" / f"{name}_seed{seed}"
                 eval_path = run_dir / "eval.json"
-                if not finished(run_dir):
+                if finished_bench(run_dir) is None:
                     print(f"{run_dir.name}: not finished, not evaluated", flush=True)
                 elif not eval_path.exists() or json.loads(eval_path.read_text())["n"] != args.n:
                     evaluate_run(run_dir, n=args.n, k=200, nll_images=500, verbose=False)
@@ -415,7 +417,7 @@ def main(argv=None):
             from vae_gan_tf import compare
 
             shown = [out / "runs" / f"{m}_seed{seeds[0]}" for m in models]
-            compare.main([*(str(run) for run in shown if finished(run)), "--out",
+            compare.main([*(str(run) for run in shown if finished_bench(run)), "--out",
                           str(out / "pictures"), "--n", str(args.n)])
     return 0
 

@@ -91,10 +91,9 @@ class TwoStageVAE(VAE):
         return self.decode(self.second_sample(u) if self.stage == 2 else u)
 
     def second_sample(self, u):
-        """z = μ(u) + √γ·ε, ε ~ N(0, I): a draw from the second decoder p(z|u) = N(μ(u), γI), a fresh ε
-        per call (Dai & Wipf 2019, §4, use μ(u), the limit γ → 0)."""
-        mean = self.second_decode(u)
-        return mean + tf.exp(0.5 * self.second_log_gamma) * tf.random.normal(tf.shape(mean), dtype=mean.dtype)
+        """z = μ(u) + √γ·ε, ε ~ N(0, I): a draw from the second decoder p(z|u) = N(μ(u), γI), from the
+        model's seeded noise, a fresh ε per call (Dai & Wipf 2019, §4, use μ(u), the limit γ → 0)."""
+        return self.sample_posterior(self.second_decode(u), self.second_log_gamma)
 
     def second_encode(self, z, training=False):
         return self.second_encoder(z, training=training)
