@@ -60,7 +60,7 @@ def plateau(epochs: list[int], fids: list[float], patience: int, tolerance: floa
 
 
 def history(run_dir: Path) -> dict:
-    from vae_gan_tf.plotting import read_history
+    from vae_gan_tf.report.plotting import read_history
 
     path = run_dir / "history.csv"
     return read_history(path) if path.exists() else {}
@@ -73,7 +73,7 @@ def train_model(name: str, seed: int, args, out: Path) -> dict:
     then ends stage 1 for good: ``first_stage_epochs`` and ``first_stage_ended_by`` in bench.json), then
     stage 2 to its own plateau or the cap."""
     from vae_gan_tf.config import load_config, with_absolute_paths
-    from vae_gan_tf.training import train_run
+    from vae_gan_tf.training.fit import train_run
 
     run_dir = out / "runs" / f"{name}_seed{seed}"
     bench_path = run_dir / "bench.json"

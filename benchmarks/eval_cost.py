@@ -28,9 +28,9 @@ def measure(name: str, data_source: str, steps: int) -> dict:
 
     from vae_gan_tf.config import load_config, with_absolute_paths
     from vae_gan_tf.data.pipeline import make_datasets
-    from vae_gan_tf.epoch_eval import make_epoch_evaluation
-    from vae_gan_tf.models.registry import build_model, compile_model
-    from vae_gan_tf.training import pixel_range
+    from vae_gan_tf.training.epoch_evaluation import make_epoch_evaluation
+    from vae_gan_tf.models.catalog import build_model, compile_model
+    from vae_gan_tf.training.fit import pixel_range
 
     config = with_absolute_paths(load_config(RECIPES[name], [f"data.source={data_source}"]))
     keras.utils.set_random_seed(0)

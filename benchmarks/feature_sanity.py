@@ -28,7 +28,7 @@ SLOW = {"inception", "fid_inception"}  # ~0.1-0.4 s per image on 2 shared cores:
 
 def degraded_sets(held, labels, n: int, vae_run: Path | None) -> dict:
     """{name: images}: the clean held-out images, each degradation at each level, and reconstructions."""
-    from vae_gan_tf import degradations as d
+    from vae_gan_tf.evaluation import degradations as d
 
     clean = held[:n]
     sets = {"clean": clean}
@@ -44,8 +44,8 @@ def degraded_sets(held, labels, n: int, vae_run: Path | None) -> dict:
 def reconstructions(run_dir: Path, images: np.ndarray) -> np.ndarray:
     import tensorflow as tf
 
-    from vae_gan_tf.exported import load_saved_model, read_export_info
-    from vae_gan_tf.plotting import to_unit_range
+    from vae_gan_tf.runs.saved_model import load_saved_model, read_export_info
+    from vae_gan_tf.report.plotting import to_unit_range
 
     info = read_export_info(run_dir / "saved_model")
     loaded = load_saved_model(run_dir / "saved_model")
@@ -57,9 +57,9 @@ def reconstructions(run_dir: Path, images: np.ndarray) -> np.ndarray:
 
 
 def scores(real_f, fake_f) -> dict:
-    from vae_gan_tf.metrics.fid import fid_from_features
-    from vae_gan_tf.metrics.kid import kid_from_features
-    from vae_gan_tf.metrics.precision_recall import precision_recall
+    from vae_gan_tf.evaluation.metrics.fid import fid_from_features
+    from vae_gan_tf.evaluation.metrics.kid import kid_from_features
+    from vae_gan_tf.evaluation.metrics.precision_recall import precision_recall
 
     kid, _ = kid_from_features(real_f, fake_f, subsets=50, subset_size=min(1000, len(real_f)), seed=0)
     precision, recall = precision_recall(real_f, fake_f, k=3)
@@ -84,7 +84,7 @@ def merge(extractors: dict, kind: str, entry: dict) -> None:
 
 
 def make_extractor(kind: str, data: str, epochs: int):
-    from vae_gan_tf import features
+    from vae_gan_tf.evaluation import features
     from vae_gan_tf.errors import UserError
     from vae_gan_tf.evaluate import train_classifier_for
 

@@ -4,7 +4,7 @@ Every row trains a GAN on ``ring8`` (8 modes, std 0.01) or ``grid25`` (25 modes,
 training points each, through the library's own config, data pipeline, model and ``fit``, starting from the
 shipped recipe (``configs/gan_ring8.yaml``, ``configs/gan_grid25.yaml``; ``configs/wgan_gp_*.yaml`` for the
 WGAN-GP row) with the row's overrides. After training, 2,500 samples are scored with
-``vae_gan_tf.metrics.modes``: modes captured (a high-quality sample nearest to it), the share of high-quality
+``vae_gan_tf.evaluation.metrics.modes``: modes captured (a high-quality sample nearest to it), the share of high-quality
 samples (within 3 std of the nearest mode) and the reverse KL of the high-quality samples' mode histogram to
 uniform. Each row reports the mean ± standard error over seeds, and the CPU seconds of its runs (process
 time of training: on a busy machine wall time says little). Modes and high quality are also recorded every
@@ -91,8 +91,8 @@ def train_and_score(row: str, dataset: str, seed: int, eval_every: int) -> dict:
     from vae_gan_tf.config import load_config
     from vae_gan_tf.data.pipeline import make_datasets
     from vae_gan_tf.data.toy2d import mixture
-    from vae_gan_tf.metrics.modes import mode_coverage, mode_histogram_reverse_kl
-    from vae_gan_tf.models.registry import build_model, compile_model
+    from vae_gan_tf.evaluation.metrics.modes import mode_coverage, mode_histogram_reverse_kl
+    from vae_gan_tf.models.catalog import build_model, compile_model
 
     config_file, overrides = ROWS[row]
     recipe = load_config(config_file.format(data=dataset), [*overrides, f"train.seed={seed}"])

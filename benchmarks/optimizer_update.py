@@ -25,8 +25,8 @@ def measure(batch: int, jit: bool, steps: int, rounds: int) -> dict:
 
     from vae_gan_tf.config import load_config
     from vae_gan_tf.data.pipeline import make_datasets
-    from vae_gan_tf.models.registry import build_model, compile_model
-    from vae_gan_tf.optimizers import FusedAdam
+    from vae_gan_tf.models.catalog import build_model, compile_model
+    from vae_gan_tf.models.optimizers import FusedAdam
 
     config = load_config(None, [*MLP_VAE, f"train.batch_size={batch}"])
     data = make_datasets(config)

@@ -108,7 +108,7 @@ def measure(name, batch, jit, steps, steps_per_execution, rounds):
 
     from vae_gan_tf.config import images_per_step, load_config
     from vae_gan_tf.data.pipeline import make_datasets
-    from vae_gan_tf.models.registry import build_model, compile_model
+    from vae_gan_tf.models.catalog import build_model, compile_model
 
     path, overrides = MODELS[name]
     config = load_config(path, [*overrides, f"train.batch_size={batch}", f"train.jit_compile={str(jit).lower()}",

@@ -32,9 +32,9 @@ def main(argv=None):
 
     from vae_gan_tf.config import load_config
     from vae_gan_tf.data.pipeline import make_datasets
-    from vae_gan_tf.epoch_eval import held_out_images, sample_quality
-    from vae_gan_tf.features import make_extractor
-    from vae_gan_tf.models import two_stage_vae  # noqa: F401  (registers the class for loading)
+    from vae_gan_tf.training.epoch_evaluation import held_out_images, sample_quality
+    from vae_gan_tf.evaluation.features import make_extractor
+    from vae_gan_tf.models.vae import two_stage_vae  # noqa: F401  (registers the class for loading)
 
     run = Path(args.run)
     config = load_config(run / "config.yaml")

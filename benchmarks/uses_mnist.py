@@ -72,7 +72,7 @@ def main(argv=None) -> int:
                 "--set", f"data.source={args.data}", "--set", "train.epochs=100",
                 "--set", f"train.time_budget_minutes={args.minutes}")
     from vae_gan_tf.config import load_config
-    from vae_gan_tf.features import classifier_path
+    from vae_gan_tf.evaluation.features import classifier_path
 
     source = load_config(runs / chosen[0] / "config.yaml").data.source
     if not classifier_path(source).is_file():

@@ -65,7 +65,7 @@ def main(argv=None):
     import tensorflow as tf
 
     from vae_gan_tf.data.sources import load_source
-    from vae_gan_tf.plotting import save_image_grid
+    from vae_gan_tf.report.plotting import save_image_grid
 
     z = np.random.default_rng(0).standard_normal((args.samples, 16)).astype(np.float32)
     real = load_source(args.data, "test").images[:args.samples]

@@ -19,7 +19,7 @@
 # the library function and the test that cover each one.
 
 # %%
-from vae_gan_tf.notebook import NotebookSession
+from vae_gan_tf.report.notebook import NotebookSession
 
 nb = NotebookSession("000", "Notebook 000: VAE vs GAN overview", globals().get("__file__"))
 QUICK, OUT, CONFIGS = nb.quick, nb.out, nb.configs
@@ -29,15 +29,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from vae_gan_tf import formulas as F  # noqa: E402
-from vae_gan_tf import losses as L  # noqa: E402
+from vae_gan_tf.reference import formulas as F  # noqa: E402
+from vae_gan_tf.models import losses as L  # noqa: E402
 from vae_gan_tf.config import load_config  # noqa: E402
 from vae_gan_tf.data.pipeline import make_datasets  # noqa: E402
 from vae_gan_tf.data.toy2d import mixture  # noqa: E402
-from vae_gan_tf.metrics.modes import mode_coverage  # noqa: E402
-from vae_gan_tf.models.registry import build_model, compile_model  # noqa: E402
-from vae_gan_tf.plotting import read_history, save_image_grid, save_scatter  # noqa: E402
-from vae_gan_tf.training import train_run  # noqa: E402
+from vae_gan_tf.evaluation.metrics.modes import mode_coverage  # noqa: E402
+from vae_gan_tf.models.catalog import build_model, compile_model  # noqa: E402
+from vae_gan_tf.report.plotting import read_history, save_image_grid, save_scatter  # noqa: E402
+from vae_gan_tf.training.fit import train_run  # noqa: E402
 
 
 # %% [markdown]
@@ -75,7 +75,7 @@ from vae_gan_tf.training import train_run  # noqa: E402
 #    is the true posterior. (The KL term is also a divergence, not a "距离" (distance): it is not symmetric.)
 #
 # The cell below checks this on the one model where log p(x) and p(z|x) are exact: a linear-Gaussian
-# decoder (probabilistic PCA), with `vae_gan_tf.formulas`. We slide the mean of q(z|x) away from the
+# decoder (probabilistic PCA), with `vae_gan_tf.reference.formulas`. We slide the mean of q(z|x) away from the
 # true posterior mean. The Monte Carlo ELBO stays below log p(x), and the gap equals the closed-form
 # KL(q ‖ p(z|x)).
 

@@ -19,7 +19,7 @@
 # the library function and the test that cover each one.
 
 # %%
-from vae_gan_tf.notebook import NotebookSession
+from vae_gan_tf.report.notebook import NotebookSession
 
 nb = NotebookSession("003", "Notebook 003: VAE and GAN for image generation", globals().get("__file__"))
 QUICK, OUT, CONFIGS = nb.quick, nb.out, nb.configs
@@ -29,12 +29,12 @@ import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from vae_gan_tf import formulas as F  # noqa: E402
-from vae_gan_tf import losses as L  # noqa: E402
+from vae_gan_tf.reference import formulas as F  # noqa: E402
+from vae_gan_tf.models import losses as L  # noqa: E402
 from vae_gan_tf.config import load_config  # noqa: E402
 from vae_gan_tf.data.pipeline import make_datasets  # noqa: E402
-from vae_gan_tf.models.registry import build_model, compile_model  # noqa: E402
-from vae_gan_tf.plotting import save_curves, save_image_grid, save_reconstructions  # noqa: E402
+from vae_gan_tf.models.catalog import build_model, compile_model  # noqa: E402
+from vae_gan_tf.report.plotting import save_curves, save_image_grid, save_reconstructions  # noqa: E402
 from vae_gan_tf.verify import collect_rows, format_table  # noqa: E402
 
 

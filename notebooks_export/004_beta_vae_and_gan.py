@@ -20,7 +20,7 @@
 # the library function and the test that cover each one.
 
 # %%
-from vae_gan_tf.notebook import NotebookSession, fit
+from vae_gan_tf.report.notebook import NotebookSession, fit
 
 nb = NotebookSession("004", "Notebook 004: beta-VAE and GAN", globals().get("__file__"))
 QUICK, OUT, CONFIGS = nb.quick, nb.out, nb.configs
@@ -30,14 +30,14 @@ import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from vae_gan_tf import formulas as F  # noqa: E402
-from vae_gan_tf import losses as L  # noqa: E402
+from vae_gan_tf.reference import formulas as F  # noqa: E402
+from vae_gan_tf.models import losses as L  # noqa: E402
 from vae_gan_tf.config import load_config  # noqa: E402
 from vae_gan_tf.data.pipeline import make_datasets  # noqa: E402
 from vae_gan_tf.data.toy2d import mixture  # noqa: E402
-from vae_gan_tf.metrics.modes import mode_coverage  # noqa: E402
-from vae_gan_tf.plotting import read_history, save_image_grid, save_scatter  # noqa: E402
-from vae_gan_tf.training import train_run  # noqa: E402
+from vae_gan_tf.evaluation.metrics.modes import mode_coverage  # noqa: E402
+from vae_gan_tf.report.plotting import read_history, save_image_grid, save_scatter  # noqa: E402
+from vae_gan_tf.training.fit import train_run  # noqa: E402
 
 
 

@@ -8,7 +8,7 @@ import tensorflow as tf
 from conftest import TINY_GAN_OVERRIDES, TINY_OVERRIDES
 from vae_gan_tf.config import load_config
 from vae_gan_tf.errors import UserError
-from vae_gan_tf.models.registry import build_model
+from vae_gan_tf.models.catalog import build_model
 from vae_gan_tf.nets.attention import SelfAttention2D
 
 X = np.random.default_rng(0).standard_normal((3, 5, 6, 16)).astype(np.float32)

@@ -1,5 +1,5 @@
-"""Issue 12: sample quality during training (epoch_eval.py) with resumes, and the two-stage VAE
-(models/two_stage_vae.py): stage 2 trains on stage-1 codes only, samples go through both decoders, and
+"""Issue 12: sample quality during training (training/epoch_evaluation.py) with resumes, and the two-stage VAE
+(models/vae/two_stage_vae.py): stage 2 trains on stage-1 codes only, samples go through both decoders, and
 the export works without the package."""
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ def eval_lines(run_dir):
 
 
 def test_epoch_evaluation_writes_its_columns_and_resumes_without_recomputing(classifier_cache, tmp_path):
-    from vae_gan_tf.callbacks import TrainingInterrupted
+    from vae_gan_tf.training.callbacks import TrainingInterrupted
     from vae_gan_tf.config import load_config
-    from vae_gan_tf.training import train_run
+    from vae_gan_tf.training.fit import train_run
 
     run_dir = tmp_path / "run"
     first = load_config(None, [*TINY_OVERRIDES, *EVAL, "train.epochs=2"])
@@ -69,8 +69,8 @@ def test_evaluation_needs_images_with_a_prior():
 
 
 def test_fit_segments_end_at_the_stage_boundary():
-    from vae_gan_tf.callbacks import Position
-    from vae_gan_tf.training import fit_segments
+    from vae_gan_tf.training.callbacks import Position
+    from vae_gan_tf.training.fit import fit_segments
 
     assert fit_segments(Position(), 5, 3) == [(0, 3, 0), (3, 5, 0)]
     assert fit_segments(Position(epoch=1, step=2, steps_per_epoch=4), 5, 2) == [(1, 2, 2), (2, 5, 0)]
@@ -82,7 +82,7 @@ def test_second_stage_trains_on_frozen_first_stage_codes(tmp_path):
 
     from vae_gan_tf.config import load_config
     from vae_gan_tf.data.pipeline import make_datasets
-    from vae_gan_tf.models.registry import build_model, compile_model
+    from vae_gan_tf.models.catalog import build_model, compile_model
 
     config = load_config(None, [*TINY_OVERRIDES, *TWO_STAGE])
     data = make_datasets(config)
@@ -113,7 +113,7 @@ def test_second_stage_trains_on_frozen_first_stage_codes(tmp_path):
 
 def test_two_stage_run_exports_sampling_through_both_decoders(classifier_cache, tmp_path):
     from vae_gan_tf.config import load_config
-    from vae_gan_tf.training import train_run
+    from vae_gan_tf.training.fit import train_run
 
     run_dir = tmp_path / "two_stage"
     config = load_config(None, [*TINY_OVERRIDES, *TWO_STAGE, "train.epochs=1", "model.second_stage_epochs=1",
@@ -134,10 +134,10 @@ def test_two_stage_run_exports_sampling_through_both_decoders(classifier_cache, 
 
 
 def test_stage_one_length_is_fixed_once_stage_two_began(tmp_path):
-    from vae_gan_tf.callbacks import Position
+    from vae_gan_tf.training.callbacks import Position
     from vae_gan_tf.config import dump_config, load_config
     from vae_gan_tf.errors import UserError
-    from vae_gan_tf.training import check_stage_boundary
+    from vae_gan_tf.training.fit import check_stage_boundary
 
     dump_config(load_config(None, [*TWO_STAGE, "train.epochs=2"]), tmp_path / "config.yaml")
     longer = load_config(None, [*TWO_STAGE, "train.epochs=4"])

@@ -9,7 +9,7 @@ import pytest
 from conftest import call_saved_model, run_module, set_args
 from vae_gan_tf.config import load_config
 from vae_gan_tf.data.pipeline import batched, make_datasets
-from vae_gan_tf.models.registry import build_model, compile_model
+from vae_gan_tf.models.catalog import build_model, compile_model
 
 CENTERS = [(2, 2), (2, 5), (5, 2), (5, 5)]  # class k: a bright blob in quadrant k of an 8x8 image
 
@@ -93,7 +93,7 @@ def test_reload_and_export_round_trip(blob_source, overrides, tmp_path):
     labels = np.array([0, 1, 2, 3, 0, 1], np.int32)
     expected = keras.ops.convert_to_numpy(model.generate(z, labels))
     np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded.generate(z, labels)), expected, atol=1e-6)
-    from vae_gan_tf.export import export_saved_model
+    from vae_gan_tf.runs.export import export_saved_model
 
     export_saved_model(model, tmp_path / "saved_model")
     out = call_saved_model(tmp_path / "saved_model", {"z": z, "label": labels},

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from vae_gan_tf.config import MODEL_CONFIGS, SECTIONS
+from vae_gan_tf.config import SECTIONS
+from vae_gan_tf.models.catalog import MODEL_CONFIGS
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "vae_gan_tf"
@@ -102,7 +103,7 @@ def test_every_code_and_test_pointer_resolves():
 
 @pytest.mark.parametrize("pointer, fragment", [
     ("nets/__init__.py::encoder_decoder", "does not define"),
-    ("models/autoencoder.py::Autoencoder.train_step", "does not define"),
+    ("models/vae/autoencoder.py::Autoencoder.train_step", "does not define"),
     ("tests/test_models.py::test_no_such_test", "does not define"),
     ("losses.no_such_loss", "does not define"),
     ("model.no_such_key", "no config key"),

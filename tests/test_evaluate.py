@@ -48,9 +48,11 @@ def test_evaluate_vae_run_writes_every_metric(tiny_run, digits_classifier):
 def test_importance_weighted_estimate_rises_with_k_above_the_elbo(tiny_run):
     import keras
 
-    import vae_gan_tf.models.registry  # noqa: F401
+    from vae_gan_tf.models.catalog import register_all
+
+    register_all()  # the model classes, for keras.models.load_model
     from vae_gan_tf.data.sources import load_source
-    from vae_gan_tf.metrics.likelihood import elbo_terms, importance_weighted_log_likelihood
+    from vae_gan_tf.evaluation.metrics.likelihood import elbo_terms, importance_weighted_log_likelihood
 
     model = keras.models.load_model(tiny_run / "model.keras")
     images = load_source("digits").images[:100]
@@ -121,10 +123,10 @@ def test_compare_refuses_a_folder_that_is_not_a_run(tmp_path):
 
 def test_blur_of_two_pixels_costs_more_fid_than_half_a_pixel_on_the_default_features(digits_classifier):
     from vae_gan_tf.data.sources import load_source
-    from vae_gan_tf.degradations import gaussian_blur
+    from vae_gan_tf.evaluation.degradations import gaussian_blur
     from vae_gan_tf.evaluate import build_parser
-    from vae_gan_tf.features import make_extractor
-    from vae_gan_tf.metrics.fid import fid_from_features
+    from vae_gan_tf.evaluation.features import make_extractor
+    from vae_gan_tf.evaluation.metrics.fid import fid_from_features
 
     images = load_source("digits").images
     extractor = make_extractor(build_parser().get_default("features"), "digits")

@@ -5,8 +5,11 @@ import json
 import keras
 import numpy as np
 
-import vae_gan_tf.models.registry  # noqa: F401  (registers the classes that load_model reads)
 from conftest import call_saved_model
+
+from vae_gan_tf.models.catalog import register_all
+
+register_all()  # the model classes, for keras.models.load_model
 
 
 def test_saved_model_endpoints_without_the_package(tiny_run, tmp_path):

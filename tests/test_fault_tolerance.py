@@ -106,7 +106,9 @@ def backup_arrays(run_dir: Path) -> dict[str, np.ndarray]:
 def model_weights(run_dir: Path) -> list[np.ndarray]:
     import keras
 
-    import vae_gan_tf.models.registry  # noqa: F401  (registers the classes)
+    from vae_gan_tf.models.catalog import register_all
+
+    register_all()  # the model classes, for keras.models.load_model
 
     return keras.models.load_model(run_dir / "model.keras").get_weights()
 

@@ -219,7 +219,7 @@ def plain_forward():
 def test_loader_reads_the_tests_archive_matches_plain_tf_and_caches(tiny_archive, tmp_path):
     import tensorflow as tf
 
-    from vae_gan_tf import fid_inception as fi
+    from vae_gan_tf.evaluation import fid_inception as fi
 
     path, sha1 = tiny_archive
     assert "torch" not in sys.modules or not getattr(sys.modules["torch"], "_fake", False)
@@ -244,7 +244,7 @@ def test_loader_reads_the_tests_archive_matches_plain_tf_and_caches(tiny_archive
 
 
 def test_loader_refuses_a_wrong_checksum_and_foreign_objects(tiny_archive, tmp_path):
-    from vae_gan_tf import fid_inception as fi
+    from vae_gan_tf.evaluation import fid_inception as fi
 
     path, sha1 = tiny_archive
     with pytest.raises(UserError, match=r"SHA-1 .*expected a16e4d89.*VAE_GAN_TF_FID_WEIGHTS") as caught:

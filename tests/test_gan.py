@@ -13,13 +13,13 @@ import pytest
 import tensorflow as tf
 
 from conftest import ROOT
-from vae_gan_tf import losses
-from vae_gan_tf.callbacks import DiscriminatorCollapseWarning, RunLog
+from vae_gan_tf.models import losses
+from vae_gan_tf.training.callbacks import DiscriminatorCollapseWarning, RunLog
 from vae_gan_tf.config import load_config
 from vae_gan_tf.data.sources import load_source
 from vae_gan_tf.data.toy2d import grid25_means, mixture, ring8_means, sample_mixture
-from vae_gan_tf.metrics.modes import mode_coverage
-from vae_gan_tf.models.registry import build_model, compile_model
+from vae_gan_tf.evaluation.metrics.modes import mode_coverage
+from vae_gan_tf.models.catalog import build_model, compile_model
 
 DIGITS = load_source("digits").images[:256] * 2.0 - 1.0
 
@@ -240,7 +240,7 @@ def test_resumed_run_ends_with_the_weights_of_the_uninterrupted_run(tmp_path):
         tf.config.threading.set_intra_op_parallelism_threads(1)  # no thread-count-dependent reductions
         tf.config.threading.set_inter_op_parallelism_threads(1)
         from vae_gan_tf.config import load_config
-        from vae_gan_tf.training import train_run
+        from vae_gan_tf.training.fit import train_run
         out = sys.argv[1]
         base = ["data.source=digits", "data.scale=symmetric", "model.name=wgan", "model.generator_units=[32]",
                 "model.discriminator_units=[32]", "model.latent_dim=4", "train.batch_size=32",

@@ -1,10 +1,10 @@
-"""Each loss of vae_gan_tf.losses against its formula in float64 NumPy, and the Monte Carlo checks."""
+"""Each loss of vae_gan_tf.models.losses against its formula in float64 NumPy, and the Monte Carlo checks."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from vae_gan_tf import losses
+from vae_gan_tf.models import losses
 
 RNG = np.random.default_rng(0)
 

@@ -93,7 +93,7 @@ def test_sample_evaluate_verify_compare_arguments(tiny_run, tmp_path, capsys):
 
 def test_nan_message_names_the_checkpoint_step(tmp_path):
     """Case 10: a backup at epoch 1, step 1 is no longer described as "(after epoch 0)"."""
-    from vae_gan_tf.callbacks import NonFiniteLossError, StopOnNonFinite
+    from vae_gan_tf.training.callbacks import NonFiniteLossError, StopOnNonFinite
 
     (tmp_path / "training_metadata.json").write_text(json.dumps({"epoch": 0, "batch": 1, "global_step": 1}))
     with pytest.raises(NonFiniteLossError, match="last good checkpoint is at epoch 1, step 1$"):
@@ -144,7 +144,7 @@ def test_entry_points_print_no_tensorflow_start_up_noise():
     """Case 14: no cuInit / oneDNN / absl lines on a CPU machine unless TF_CPP_MIN_LOG_LEVEL is set (the entry
     points import TensorFlow through quiet.import_tensorflow; this runs only that, in a fresh process)."""
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    code = ("from vae_gan_tf.quiet import import_tensorflow; import_tensorflow(); import tensorflow as tf; "
+    code = ("from vae_gan_tf.cli.tensorflow_import import import_tensorflow; import_tensorflow(); import tensorflow as tf; "
             "print(float(tf.reduce_sum(tf.ones(3))))")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
                             env=env)
@@ -153,7 +153,7 @@ def test_entry_points_print_no_tensorflow_start_up_noise():
 
 def test_nll_alone_needs_no_feature_extractor(tiny_run, tmp_path, monkeypatch):
     """Case 12: --metrics nll no longer demands the feature classifier."""
-    import vae_gan_tf.features as features
+    import vae_gan_tf.evaluation.features as features
 
     def no_extractor(*args, **kwargs):
         raise AssertionError("the nll metric built a feature extractor")

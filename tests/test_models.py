@@ -7,9 +7,9 @@ import tensorflow as tf
 
 from vae_gan_tf.config import load_config
 from vae_gan_tf.data.sources import load_source
-from vae_gan_tf.models.autoencoder import Autoencoder
-from vae_gan_tf.models.registry import build_model
-from vae_gan_tf.models.vae import VAE
+from vae_gan_tf.models.vae.autoencoder import Autoencoder
+from vae_gan_tf.models.catalog import build_model
+from vae_gan_tf.models.vae.vae import VAE
 
 DIGITS = load_source("digits").images[:256]
 
@@ -104,7 +104,7 @@ def test_registry_builds_each_family_with_the_config_fields():
 
 
 def test_importance_weighted_bound_rises_with_k_and_is_above_the_elbo():
-    from vae_gan_tf import losses
+    from vae_gan_tf.models import losses
 
     model = compiled(FAMILIES["mlp_vae"])
     data = tf.data.Dataset.from_tensor_slices(DIGITS).batch(32, drop_remainder=True)

@@ -15,10 +15,10 @@ import pytest
 
 from conftest import ROOT, TINY_GAN_OVERRIDES, TINY_OVERRIDES, run_module, set_args
 
-from vae_gan_tf.cluster import read_tf_config
+from vae_gan_tf.training.cluster import read_tf_config
 from vae_gan_tf.config import load_config
 from vae_gan_tf.errors import UserError
-from vae_gan_tf.run_folder import MARKER
+from vae_gan_tf.runs.folder import MARKER
 
 WORKERS_TIMEOUT = 240  # seconds for one two-worker run; both processes are killed by PID after it
 
@@ -198,7 +198,7 @@ def test_two_workers_end_identical_and_only_the_chief_writes(family, request):
     for name in ("model.keras", "saved_model/saved_model.pb", "checkpoints/latest.weights.h5", "history.csv",
                  "metrics.json", "curves.png", "samples/epoch_002.png", "logs"):
         assert (run0 / name).exists(), name
-    # The non-chief's folder: the tool's marker (run_folder.py), its config and its log, nothing else.
+    # The non-chief's folder: the tool's marker (runs/folder.py), its config and its log, nothing else.
     assert sorted(p.name for p in run1.iterdir()) == [MARKER, "config.yaml", "train.log"]
     # The non-chief checkpointed into its own temporary folder during training, and removed it at the end.
     during = [str(p) for p in other["listed_tmp"]]

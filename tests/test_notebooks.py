@@ -39,7 +39,7 @@ def test_one_notebook_per_document_in_percent_format():
         assert len(markdown) >= 5, f"{path.name}: expected a markdown cell per section"
         titled = [body for body in markdown if CJK.search(body)]
         assert len(titled) >= 4, f"{path.name}: markdown cells should quote the Chinese section titles"
-        assert "NotebookSession(" in text, f"{path.name} must take --quick through vae_gan_tf.notebook"
+        assert "NotebookSession(" in text, f"{path.name} must take --quick through vae_gan_tf.report.notebook"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from conftest import ROOT
 
-from vae_gan_tf.optimizers import FusedAdam
+from vae_gan_tf.models.optimizers import FusedAdam
 
 
 def dense_model(seed=0):
@@ -62,7 +62,7 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 sys.path.insert(0, "tests")
 from test_optimizers import dense_model, train
-from vae_gan_tf.optimizers import FusedAdam
+from vae_gan_tf.models.optimizers import FusedAdam
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 with strategy.scope():
     model, fused = dense_model(), FusedAdam(0.01)

@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 from vae_gan_tf.config import load_config
-from vae_gan_tf.models.registry import build_model, compile_model
-from vae_gan_tf.training import train_run
+from vae_gan_tf.models.catalog import build_model, compile_model
+from vae_gan_tf.training.fit import train_run
 
 FAMILIES = {
     "vae": ["model.conv_filters=[8]", "model.latent_dim=4"],

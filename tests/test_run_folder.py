@@ -16,7 +16,7 @@ import pytest
 
 from conftest import TINY_OVERRIDES, set_args
 from test_cli import snapshot
-from vae_gan_tf import run_folder
+from vae_gan_tf.runs import folder as run_folder
 from vae_gan_tf.errors import run_cli
 from vae_gan_tf.train import main
 
@@ -140,7 +140,7 @@ def test_ctrl_c_writes_a_backup_like_sigterm(tmp_path, capsys):
 def test_a_full_disk_is_one_line_and_resume_finishes_the_run(tmp_path, capsys, monkeypatch):
     """Case 7: ENOSPC while writing the SavedModel: one line, exit 2, no torn or temporary file, and not
     "finished" until the final artefacts load; --resume then writes them without training again."""
-    import vae_gan_tf.training as training
+    import vae_gan_tf.training.fit as training
 
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -9,12 +9,12 @@ import pytest
 import tensorflow as tf
 
 from conftest import call_saved_model, run_module, set_args
-from vae_gan_tf import losses
+from vae_gan_tf.models import losses
 from vae_gan_tf.config import load_config
 from vae_gan_tf.data.sines import sample_sines
 from vae_gan_tf.data.sources import load_source
-from vae_gan_tf.models.registry import build_model
-from vae_gan_tf.models.sequence_vae import SequenceVAE
+from vae_gan_tf.models.catalog import build_model
+from vae_gan_tf.models.vae.sequence_vae import SequenceVAE
 
 SINES, SINES_MASK = sample_sines(64, seed=3)
 DIGITS = load_source("digits").images[:64]

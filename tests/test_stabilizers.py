@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vae_gan_tf import losses
+from vae_gan_tf.models import losses
 from vae_gan_tf.config import load_config
 from vae_gan_tf.errors import UserError
 from vae_gan_tf.nets.packing import pack_samples, packed_shape
@@ -30,7 +30,7 @@ def test_packing_puts_consecutive_samples_side_by_side():
 
 
 def test_packed_discriminator_gives_one_logit_per_pack():
-    from vae_gan_tf.models.registry import build_model
+    from vae_gan_tf.models.catalog import build_model
 
     model = build_model(load_config(None, [*TOY_GAN, "model.pack=4"]), (2,))
     assert model.discriminator.input_shape == (None, 8)
@@ -81,7 +81,7 @@ def test_spectral_norm_state_moves_in_training_and_survives_a_checkpoint(tmp_pat
     import keras
 
     from vae_gan_tf.data.pipeline import make_datasets
-    from vae_gan_tf.models.registry import build_model, compile_model
+    from vae_gan_tf.models.catalog import build_model, compile_model
 
     config = load_config(None, [*TOY_GAN, "model.spectral_norm=true", "model.r1_weight=1.0", "model.pack=2",
                                 "train.steps_per_epoch=3"])
@@ -111,7 +111,7 @@ def test_spectral_norm_state_moves_in_training_and_survives_a_checkpoint(tmp_pat
 
 
 def test_two_dimensional_runs_warn_when_modes_stay_lost(tmp_path):
-    from vae_gan_tf.callbacks import ModeCoverage, RunLog
+    from vae_gan_tf.training.callbacks import ModeCoverage, RunLog
     from vae_gan_tf.data.toy2d import mixture
 
     means, std = mixture("ring8")
@@ -138,8 +138,8 @@ def test_two_dimensional_runs_warn_when_modes_stay_lost(tmp_path):
 
 
 def test_packed_gan_exports_one_logit_per_pack(tmp_path):
-    from vae_gan_tf.export import export_saved_model
-    from vae_gan_tf.models.registry import build_model
+    from vae_gan_tf.runs.export import export_saved_model
+    from vae_gan_tf.models.catalog import build_model
 
     model = build_model(load_config(None, [*TOY_GAN, "model.pack=2", "model.spectral_norm=true"]), (2,))
     loaded = tf.saved_model.load(str(export_saved_model(model, tmp_path / "saved_model")))
@@ -152,7 +152,7 @@ def test_packed_gan_exports_one_logit_per_pack(tmp_path):
 
 
 def test_r1_of_a_packed_discriminator_is_taken_on_its_packs():
-    from vae_gan_tf.models.registry import build_model, compile_model
+    from vae_gan_tf.models.catalog import build_model, compile_model
 
     config = load_config(None, [*TOY_GAN, "model.pack=2", "model.r1_weight=1.0"])
     model = compile_model(build_model(config, (2,)), config)

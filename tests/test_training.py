@@ -3,7 +3,7 @@
 import json
 
 from vae_gan_tf.config import load_config
-from vae_gan_tf.training import train_run
+from vae_gan_tf.training.fit import train_run
 
 
 def test_time_budget_stops_training_and_says_so(tmp_path):
@@ -21,9 +21,9 @@ def test_step_backup_round_trip_and_no_save_of_non_finite_weights(tmp_path):
     import numpy as np
     import pytest
 
-    from vae_gan_tf.callbacks import Position, ResumableBackup, load_backup
+    from vae_gan_tf.training.callbacks import Position, ResumableBackup, load_backup
     from vae_gan_tf.data.pipeline import make_datasets
-    from vae_gan_tf.models.registry import build_model, compile_model
+    from vae_gan_tf.models.catalog import build_model, compile_model
 
     config = load_config(None, ["data.source=digits", "model.conv_filters=[8]", "model.latent_dim=2",
                                 "train.batch_size=32", "train.steps_per_epoch=5"])
@@ -61,7 +61,7 @@ def test_epoch_timer_counts_steps_not_executions():
     import keras
     import tensorflow as tf
 
-    from vae_gan_tf.callbacks import EpochTimer
+    from vae_gan_tf.training.callbacks import EpochTimer
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse", steps_per_execution=3)

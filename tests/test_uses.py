@@ -1,5 +1,5 @@
-"""Completion, denoising and samples as training data (issue 13): inpainting.py, corruption.py,
-restoration.py, complete.py, denoise.py, metrics/classification.py, usefulness.py."""
+"""Completion, denoising and samples as training data (issue 13): models/completion.py, uses/masks_and_noise.py,
+uses/restorer.py, complete.py, denoise.py, metrics/classification.py, evaluation/conditional_scores.py."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 import tensorflow as tf
 
 from conftest import call_saved_model, run_module
-from vae_gan_tf.corruption import check_masks, check_noise_spec, corrupt, make_masks
+from vae_gan_tf.uses.masks_and_noise import check_masks, check_noise_spec, corrupt, make_masks
 from vae_gan_tf.errors import UserError
-from vae_gan_tf.inpainting import latent_optimisation, markov_chain_completion
+from vae_gan_tf.models.completion import latent_optimisation, markov_chain_completion
 
 
 def test_vae_chain_with_a_perfect_autoencoder_returns_the_original():
@@ -85,8 +85,8 @@ FAMILY_OVERRIDES = {
 def test_every_other_image_family_exports_its_endpoint(name, tmp_path):
     """The families the tiny runs above do not cover; conditional ones take one label per image."""
     from vae_gan_tf.config import load_config
-    from vae_gan_tf.export import export_saved_model
-    from vae_gan_tf.models.registry import build_model
+    from vae_gan_tf.runs.export import export_saved_model
+    from vae_gan_tf.models.catalog import build_model
 
     config = load_config(overrides=["data.source=digits", f"model.name={name}", "model.latent_dim=4",
                                     *FAMILY_OVERRIDES[name]])
@@ -105,7 +105,7 @@ def test_every_other_image_family_exports_its_endpoint(name, tmp_path):
 def test_cas_of_the_real_training_set_is_its_ordinary_test_accuracy():
     from sklearn.datasets import load_digits
 
-    from vae_gan_tf.metrics.classification import classification_accuracy_score, fit_classifier
+    from vae_gan_tf.evaluation.metrics.classification import classification_accuracy_score, fit_classifier
 
     digits = load_digits()
     images, labels = (digits.images / 16.0).astype(np.float32)[..., None], digits.target
@@ -179,8 +179,10 @@ def test_cas_is_refused_for_an_unconditional_run(tiny_run):
 def test_a_run_without_the_endpoint_or_model_keras_is_refused(tiny_run, tmp_path):
     import keras
 
-    import vae_gan_tf.models.registry  # noqa: F401
-    from vae_gan_tf.restoration import Restorer
+    from vae_gan_tf.models.catalog import register_all
+
+    register_all()  # the model classes, for keras.models.load_model
+    from vae_gan_tf.uses.restorer import Restorer
 
     run = tmp_path / "old_run"
     run.mkdir()

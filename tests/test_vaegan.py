@@ -9,7 +9,7 @@ import tensorflow as tf
 from conftest import call_saved_model, run_module, set_args
 from vae_gan_tf.config import load_config
 from vae_gan_tf.data.sources import load_source
-from vae_gan_tf.models.registry import build_model, compile_model
+from vae_gan_tf.models.catalog import build_model, compile_model
 
 TINY_VAEGAN = ["data.source=digits", "model.name=vaegan", "model.conv_filters=[8, 16]",
                "model.discriminator_filters=[8, 16]", "model.latent_dim=4", "train.batch_size=32",

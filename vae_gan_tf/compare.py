@@ -2,7 +2,7 @@
 
 The report puts the documents' comparison questions to measurement: which model is sharper, which
 is more diverse, which trains more stably, and which is cheaper; and which completes images, removes noise
-and trains a classifier better (compare_uses.py). ``REPORT_DIR/report.md`` has the
+and trains a classifier better (report/uses_section.py). ``REPORT_DIR/report.md`` has the
 images beside it in ``images/``. ``report.html`` holds the same content with the images inline.
 Every run is evaluated on one feature extractor and one real set (``--data``, default: the first run's
 source); a run whose ``eval.json`` was computed on anything else (features, real data, n) is evaluated
@@ -19,11 +19,11 @@ import json
 import shutil
 from pathlib import Path
 
-from vae_gan_tf.cli import add_version
+from vae_gan_tf.cli.arguments import add_version
 from vae_gan_tf.errors import UserError, run_cli
 from vae_gan_tf.evaluate import FEATURES
-from vae_gan_tf.exported import load_saved_model, prior_samples, read_export_info
-from vae_gan_tf.quiet import import_tensorflow
+from vae_gan_tf.runs.saved_model import load_saved_model, prior_samples, read_export_info
+from vae_gan_tf.cli.tensorflow_import import import_tensorflow
 
 SECTIONS = ("Answers", "Metrics", "Samples", "Reconstructions", "Latent interpolations", "Latent space",
             "Loss curves")
@@ -83,7 +83,7 @@ def run_pictures(run_dir: Path, config, images_dir: Path, name: str) -> dict:
     import tensorflow as tf
 
     from vae_gan_tf.evaluate import real_samples
-    from vae_gan_tf.plotting import save_image_grid, save_scatter, to_unit_range
+    from vae_gan_tf.report.plotting import save_image_grid, save_scatter, to_unit_range
     from vae_gan_tf.sample import slerp
 
     info = read_export_info(run_dir / "saved_model")
@@ -171,7 +171,7 @@ def check_runs(run_dirs, data: str | None, n: int, features: str) -> dict:
                         f"{shapes[run_dirs[0]]}; give --data a source of the runs' shape")
     kind = "identity" if source in TOY_SOURCES else features
     if kind == "classifier":
-        from vae_gan_tf.features import classifier_path
+        from vae_gan_tf.evaluation.features import classifier_path
 
         if not classifier_path(source).is_file():
             raise UserError(f"no classifier trained for data source {source!r}; train one with "
@@ -182,7 +182,7 @@ def check_runs(run_dirs, data: str | None, n: int, features: str) -> dict:
 def collect_run(run_dir: Path, images_dir: Path, name: str, n: int, features: str, basis: dict) -> dict:
     from vae_gan_tf.config import load_config
     from vae_gan_tf.evaluate import evaluate_run, with_source
-    from vae_gan_tf.plotting import read_history
+    from vae_gan_tf.report.plotting import read_history
 
     config = load_config(run_dir / "config.yaml")
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -352,7 +352,7 @@ def main(argv=None) -> int:
     except UserError:  # a refused comparison leaves no half-made report
         shutil.rmtree(out_dir if created else images_dir, ignore_errors=True)
         raise
-    from vae_gan_tf.compare_uses import uses_of, uses_section
+    from vae_gan_tf.report.uses_section import uses_of, uses_section
 
     write_report(runs, out_dir, uses_section([uses_of(d, r["name"], images_dir) for d, r in zip(run_dirs, runs)]))
     print(f"wrote {out_dir / 'report.md'} and {out_dir / 'report.html'}")

@@ -2,7 +2,7 @@
 [--steps N] [--metrics] [--metrics-n 500] [--seed S]
 
 Fills the missing pixels of held-out images (doc 002 §1.5, 图像补充): the VAE family by Rezende et al.
-2014's chain, the GAN family by Yeh et al. 2017's latent optimisation (inpainting.py), from the run's
+2014's chain, the GAN family by Yeh et al. 2017's latent optimisation (models/completion.py), from the run's
 SavedModel. The grid shows originals, masked inputs (missing pixels grey) and completions. ``--metrics``
 scores ``--metrics-n`` held-out images: MSE and PSNR over the missing pixels only, and the feature
 classifier's accuracy on the completions against the true labels, into ``RUN/uses.json``. Conditional
@@ -15,8 +15,8 @@ import argparse
 import os
 from pathlib import Path
 
-from vae_gan_tf.cli import add_restoration_args, add_version, check_restoration_args
-from vae_gan_tf.corruption import MASK_KINDS, check_mask_spec
+from vae_gan_tf.cli.arguments import add_restoration_args, add_version, check_restoration_args
+from vae_gan_tf.uses.masks_and_noise import MASK_KINDS, check_mask_spec
 from vae_gan_tf.errors import run_cli
 
 
@@ -42,8 +42,8 @@ def completion_scores(images, labels, masks, completed, steps, source) -> dict:
     classifier's accuracy on originals, masked inputs and completions."""
     import numpy as np
 
-    from vae_gan_tf.corruption import masked_mse, psnr
-    from vae_gan_tf.restoration import classifier_accuracy
+    from vae_gan_tf.uses.masks_and_noise import masked_mse, psnr
+    from vae_gan_tf.uses.restorer import classifier_accuracy
 
     missing = 1.0 - masks
     mse, baseline = masked_mse(images, completed, missing), masked_mse(images, images * masks, missing)
@@ -62,14 +62,14 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     mask_spec = check_mask_spec(args.mask)
     check_restoration_args(args)
-    from vae_gan_tf.corruption import make_masks
-    from vae_gan_tf.exported import find_saved_model, read_export_info
+    from vae_gan_tf.uses.masks_and_noise import make_masks
+    from vae_gan_tf.runs.saved_model import find_saved_model, read_export_info
 
     shape = read_export_info(find_saved_model(args.run))["image_shape"]
     if len(shape) == 3 and not mask_spec.startswith("random:"):  # a mask that cannot fit fails before TF
         make_masks(mask_spec, (1, *shape), args.seed)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from vae_gan_tf.restoration import DEFAULT_STEPS, Restorer, held_out, record, save_rows
+    from vae_gan_tf.uses.restorer import DEFAULT_STEPS, Restorer, held_out, record, save_rows
 
     restorer = Restorer(args.run)
     steps = args.steps or DEFAULT_STEPS[restorer.endpoint]
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     images, labels, config = held_out(restorer.run_dir, count, args.seed, restorer.conditional)
     masks = make_masks(mask_spec, images.shape, args.seed)
     if args.metrics and labels is not None:
-        from vae_gan_tf.features import make_extractor
+        from vae_gan_tf.evaluation.features import make_extractor
 
         make_extractor("classifier", config.data.source)  # a missing classifier fails before the work
     completed = restorer.complete(images, masks, labels, steps)  # the grid shows the first --n

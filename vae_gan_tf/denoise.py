@@ -2,7 +2,7 @@
 [--steps N] [--metrics] [--metrics-n 500] [--seed S]
 
 Removes noise from held-out images (doc 004 §5, 降噪): the VAE family's reconstruction, the GAN family's
-projection onto the generator's range (inpainting.py, every pixel known). The model is not told which
+projection onto the generator's range (models/completion.py, every pixel known). The model is not told which
 pixels the noise touched. Prints the PSNR of the noisy and the denoised images against the clean ones;
 ``--metrics`` measures it on ``--metrics-n`` images and records it in ``RUN/uses.json``.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from vae_gan_tf.cli import add_restoration_args, add_version, check_restoration_args
-from vae_gan_tf.corruption import NOISE_KINDS, check_noise_spec
+from vae_gan_tf.cli.arguments import add_restoration_args, add_version, check_restoration_args
+from vae_gan_tf.uses.masks_and_noise import NOISE_KINDS, check_noise_spec
 from vae_gan_tf.errors import run_cli
 
 
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def denoising_scores(images, noisy, denoised) -> dict:
     """Mean PSNR (dB, all pixels) of the noisy and the denoised images, and the gain."""
-    from vae_gan_tf.corruption import masked_mse, psnr
+    from vae_gan_tf.uses.masks_and_noise import masked_mse, psnr
 
     before, after = float(psnr(masked_mse(images, noisy)).mean()), float(
         psnr(masked_mse(images, denoised)).mean()
@@ -49,8 +49,8 @@ def main(argv=None) -> int:
     noise = check_noise_spec(args.noise)
     check_restoration_args(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from vae_gan_tf.corruption import corrupt
-    from vae_gan_tf.restoration import DEFAULT_STEPS, Restorer, held_out, record, save_rows
+    from vae_gan_tf.uses.masks_and_noise import corrupt
+    from vae_gan_tf.uses.restorer import DEFAULT_STEPS, Restorer, held_out, record, save_rows
 
     restorer = Restorer(args.run)
     steps = args.steps or DEFAULT_STEPS["project"]

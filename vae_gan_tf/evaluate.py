@@ -4,7 +4,7 @@ python -m vae_gan_tf.evaluate --train-classifier SOURCE
 
 Real images come from the run's data source (or ``--data``). Generated ones come from the run's
 SavedModel, and ``nll`` also reads ``model.keras``; ``cas`` and ``augment`` (conditional runs) train the
-feature CNN on labelled samples (usefulness.py). The results are written to ``RUN/eval.json`` and printed
+feature CNN on labelled samples (evaluation/conditional_scores.py). The results are written to ``RUN/eval.json`` and printed
 as a table. Every number names the feature extractor that produced it, and ``basis`` in eval.json records
 the extractor and the real images (docs/evaluation_features.md).
 """
@@ -16,10 +16,10 @@ import json
 import time
 from pathlib import Path
 
-from vae_gan_tf.cli import add_version, check_seed
+from vae_gan_tf.cli.arguments import add_version, check_seed
 from vae_gan_tf.errors import UserError, run_cli
-from vae_gan_tf.exported import load_saved_model, prior_samples, read_export_info
-from vae_gan_tf.quiet import import_tensorflow
+from vae_gan_tf.runs.saved_model import load_saved_model, prior_samples, read_export_info
+from vae_gan_tf.cli.tensorflow_import import import_tensorflow
 
 ALL_METRICS = ("fid", "kid", "is", "pr", "classes", "modes", "nll", "cas", "augment")
 FEATURE_METRICS = {"fid", "kid", "is", "pr", "classes"}  # the metrics computed on extracted features
@@ -93,13 +93,13 @@ def features_identity(kind: str, source: str) -> str:
     import hashlib
 
     if kind == "classifier":
-        from vae_gan_tf.features import classifier_path
+        from vae_gan_tf.evaluation.features import classifier_path
 
         path = classifier_path(source)
         digest = hashlib.sha1(path.read_bytes()).hexdigest() if path.is_file() else "missing"
         return f"classifier:{source}:{digest}"
     if kind == "fid_inception":
-        from vae_gan_tf.fid_inception import WEIGHTS_SHA1
+        from vae_gan_tf.evaluation.fid_inception import WEIGHTS_SHA1
 
         return f"fid_inception:{WEIGHTS_SHA1}"
     return {"inception": "keras.applications.InceptionV3:imagenet", "identity": "identity", "none": "none"}[kind]
@@ -117,7 +117,7 @@ def generated_samples(run_dir: Path, n: int, seed: int, progress=None):
     """``n`` samples from the run's SavedModel ``sample`` endpoint, mapped to [0, 1] (points unchanged)."""
     import numpy as np
 
-    from vae_gan_tf.plotting import to_unit_range
+    from vae_gan_tf.report.plotting import to_unit_range
 
     info = read_export_info(run_dir / "saved_model")
     loaded = load_saved_model(run_dir / "saved_model")
@@ -139,7 +139,7 @@ def generated_samples_for_labels(run_dir: Path, labels, seed: int):
     """One sample per label from a conditional run's SavedModel, in [0, 1]."""
     import numpy as np
 
-    from vae_gan_tf.plotting import to_unit_range
+    from vae_gan_tf.report.plotting import to_unit_range
 
     info = read_export_info(run_dir / "saved_model")
     loaded = load_saved_model(run_dir / "saved_model")
@@ -169,10 +169,10 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
     import numpy as np
 
     from vae_gan_tf.config import SEQUENCE_SOURCES, TOY_SOURCES, load_config
-    from vae_gan_tf.metrics.fid import fid_from_features
-    from vae_gan_tf.metrics.inception_score import inception_score
-    from vae_gan_tf.metrics.kid import kid_from_features
-    from vae_gan_tf.metrics.precision_recall import density_coverage, precision_recall
+    from vae_gan_tf.evaluation.metrics.fid import fid_from_features
+    from vae_gan_tf.evaluation.metrics.inception_score import inception_score
+    from vae_gan_tf.evaluation.metrics.kid import kid_from_features
+    from vae_gan_tf.evaluation.metrics.precision_recall import density_coverage, precision_recall
 
     run_dir = Path(run_dir)
     for needed in ("config.yaml", "saved_model/saved_model.pb"):
@@ -181,7 +181,7 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
                             "completed python -m vae_gan_tf.train")
     start = time.perf_counter()
     config = load_config(run_dir / "config.yaml")
-    from vae_gan_tf.usefulness import check_conditional
+    from vae_gan_tf.evaluation.conditional_scores import check_conditional
 
     check_conditional(read_export_info(run_dir / "saved_model"), run_dir, metrics or [])
     if config.data.source in SEQUENCE_SOURCES:
@@ -201,7 +201,7 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
     n = len(real)
     chosen = list(metrics or default_metrics(info["family"], toy))
     if not toy and set(chosen) & FEATURE_METRICS:  # a missing classifier or FID weights fail before sampling
-        from vae_gan_tf.features import make_extractor
+        from vae_gan_tf.evaluation.features import make_extractor
 
         extractor = make_extractor(features, source)
     progress = keras.utils.Progbar(n, unit_name="sample", verbose=1 if verbose else 0)
@@ -237,7 +237,7 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         results.update(class_coverage(fake_p))
     if "modes" in chosen and toy:
         from vae_gan_tf.data.toy2d import mixture
-        from vae_gan_tf.metrics.modes import mode_coverage
+        from vae_gan_tf.evaluation.metrics.modes import mode_coverage
 
         means, std = mixture(config.data.source)
         results["modes_captured"], results["high_quality_fraction"] = mode_coverage(fake[:2500], means, std)
@@ -245,7 +245,7 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
     if "nll" in chosen:
         results.update(likelihood_metrics(run_dir, config, k, nll_images, verbose))
     if {"cas", "augment"} & set(chosen):
-        from vae_gan_tf.usefulness import usefulness_metrics
+        from vae_gan_tf.evaluation.conditional_scores import usefulness_metrics
 
         results.update(usefulness_metrics(run_dir, config, info, chosen, n, seed))
     report = {
@@ -265,9 +265,11 @@ def likelihood_metrics(run_dir: Path, config, k: int, nll_images: int, verbose: 
     import keras
     import numpy as np
 
-    import vae_gan_tf.models.registry  # noqa: F401  (registers the model classes for load_model)
+    from vae_gan_tf.models.catalog import register_all
+
+    register_all()  # the model classes, for keras.models.load_model
     from vae_gan_tf.data.pipeline import make_datasets
-    from vae_gan_tf.metrics.likelihood import active_units, elbo_terms, importance_weighted_log_likelihood
+    from vae_gan_tf.evaluation.metrics.likelihood import active_units, elbo_terms, importance_weighted_log_likelihood
 
     model = keras.models.load_model(run_dir / "model.keras")
     data = make_datasets(config)
@@ -295,7 +297,7 @@ def format_report(report: dict) -> str:
 def train_classifier_for(source: str, epochs: int, verbose="auto", image_size: int | None = None) -> dict:
     """Train and cache the feature classifier of ``source`` (a labelled image source)."""
     from vae_gan_tf.data.sources import load_source
-    from vae_gan_tf.features import classifier_path, train_classifier
+    from vae_gan_tf.evaluation.features import classifier_path, train_classifier
 
     arrays = load_source(source, "train", image_size)
     if arrays.labels is None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vae_gan_tf.cli import add_version, check_seed
+from vae_gan_tf.cli.arguments import add_version, check_seed
 from vae_gan_tf.errors import UserError, run_cli
-from vae_gan_tf.exported import find_saved_model, load_saved_model, prior_samples, read_export_info
-from vae_gan_tf.quiet import import_tensorflow
+from vae_gan_tf.runs.saved_model import find_saved_model, load_saved_model, prior_samples, read_export_info
+from vae_gan_tf.cli.tensorflow_import import import_tensorflow
 
 MAX_N = 1024  # images in one grid (32 x 32); a larger grid is unreadable and its figure costs gigabytes
 
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     import_tensorflow()
     import numpy as np
 
-    from vae_gan_tf.plotting import save_image_grid, save_scatter, save_sequences
+    from vae_gan_tf.report.plotting import save_image_grid, save_scatter, save_sequences
 
     loaded = load_saved_model(saved_model)
     if not hasattr(loaded, "sample"):

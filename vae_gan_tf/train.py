@@ -5,7 +5,7 @@ With no arguments it trains the default conv VAE on ``mnist5k`` (bundled, offlin
 so ``--help`` and config errors answer at once.
 
 The run folder is locked for the whole run and ``--overwrite`` replaces it only once the new run has
-finished (run_folder.py). SIGTERM or Ctrl-C (SIGINT) stops training at the end of the current step, writes
+finished (runs/folder.py). SIGTERM or Ctrl-C (SIGINT) stops training at the end of the current step, writes
 a backup at that step, prints one line and exits with 128 + the signal (143, 130), what a shell reports for
 a process ended by it; ``--resume`` continues it. A second Ctrl-C aborts at once. SIGKILL cannot be caught:
 ``--resume`` continues from the last backup, at most ``train.checkpoint_every_steps`` - 1 steps back (or
@@ -24,12 +24,12 @@ from pathlib import Path
 
 import yaml
 
-from vae_gan_tf.cli import add_version
-from vae_gan_tf.cluster import check_tpu_address, read_tf_config
+from vae_gan_tf.cli.arguments import add_version
+from vae_gan_tf.training.cluster import check_tpu_address, read_tf_config
 from vae_gan_tf.config import load_config, with_absolute_paths
 from vae_gan_tf.errors import UserError, end_progress_line, first_line, run_cli
-from vae_gan_tf.quiet import import_tensorflow
-from vae_gan_tf.run_folder import (MARKER, check_not_in_use, first_difference, foreign_entries, is_no_space,
+from vae_gan_tf.cli.tensorflow_import import import_tensorflow
+from vae_gan_tf.runs.folder import (MARKER, check_not_in_use, first_difference, foreign_entries, is_no_space,
                                    is_run_folder, lock, overwrite_sibling, recorded_config, swap_in)
 
 DEFAULT_RUN_NAME = "vae_mnist5k"
@@ -192,7 +192,7 @@ def main(argv=None) -> int:
 def train_and_report(args, config, run_dir, target, mode, stop_request, stopped_by) -> int:
     """Train into ``target`` and report in one line; swap it in for an overwrite once it has finished."""
     import_tensorflow()
-    from vae_gan_tf.training import TrainingFailed, TrainingInterrupted, train_run
+    from vae_gan_tf.training.fit import TrainingFailed, TrainingInterrupted, train_run
 
     kept = (f"; the previous run in {run_dir} was kept as it was (the new one was discarded)"
             if mode == "overwrite" else "")

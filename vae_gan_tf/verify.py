@@ -1,8 +1,8 @@
 """python -m vae_gan_tf.verify [--quick]: the documents' formulas against this library, numerically.
 
-Every row compares what the library computes (``losses.py``, the ``VAE`` model's loss code, a
+Every row compares what the library computes (``models/losses.py``, the ``VAE`` model's loss code, a
 discriminator trained with the library's GAN loss) with a reference whose truth is known exactly:
-a float64 formula of ``formulas.py``, a closed form (the linear-Gaussian model, where log p(x) and
+a float64 formula of ``reference/formulas.py``, a closed form (the linear-Gaussian model, where log p(x) and
 p(z|x) are exact), or quadrature. The exit code is 0 only when every row passes.
 """
 
@@ -11,14 +11,14 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from vae_gan_tf.cli import add_version, check_seed
+from vae_gan_tf.cli.arguments import add_version, check_seed
 from vae_gan_tf.errors import run_cli
-from vae_gan_tf.quiet import import_tensorflow
+from vae_gan_tf.cli.tensorflow_import import import_tensorflow
 
 
 @dataclass
 class Row:
-    formula: str  # F-id of formulas.py
+    formula: str  # F-id of reference/formulas.py
     source: str  # document section, or paper
     case: str
     analytic: float  # the reference value
@@ -50,15 +50,15 @@ def build_parser():
     return add_version(parser)
 
 
-# ---------------------------------------------------------------- each function of losses.py vs its formula
+# ---------------------------------------------------------------- each function of models/losses.py vs its formula
 
 
 def loss_function_rows(rng) -> list[Row]:
     import numpy as np
     import tensorflow as tf
 
-    from vae_gan_tf import formulas as F
-    from vae_gan_tf import losses as L
+    from vae_gan_tf.reference import formulas as F
+    from vae_gan_tf.models import losses as L
 
     f32 = lambda a: tf.constant(np.asarray(a, np.float32))  # noqa: E731
     n, d = 64, 6
@@ -131,8 +131,8 @@ def loss_function_rows(rng) -> list[Row]:
 def kl_monte_carlo_rows(rng, samples) -> list[Row]:
     import numpy as np
 
-    from vae_gan_tf import formulas as F
-    from vae_gan_tf import losses as L
+    from vae_gan_tf.reference import formulas as F
+    from vae_gan_tf.models import losses as L
 
     mean, log_var = np.array([[0.7, -1.2, 0.1]]), np.array([[-0.5, 0.8, -2.0]])
     z = F.reparameterize(mean, log_var, rng.standard_normal((samples, 3)))
@@ -151,7 +151,7 @@ def linear_gaussian_vae(weight, bias, noise_std, enc_kernel, enc_bias, enc_log_v
     import keras
     import numpy as np
 
-    from vae_gan_tf.models.vae import VAE
+    from vae_gan_tf.models.vae.vae import VAE
 
     data_dim, latent_dim = weight.shape
     vae = VAE(image_shape=(data_dim,), architecture="mlp", hidden_units=[4], latent_dim=latent_dim,
@@ -175,7 +175,7 @@ def vae_elbo_samples(vae, x, samples):
     import numpy as np
     import tensorflow as tf
 
-    from vae_gan_tf import losses as L
+    from vae_gan_tf.models import losses as L
 
     batch = tf.constant(np.repeat(x[None].astype(np.float32), samples, axis=0))
     mean, log_var = vae.encode(batch)
@@ -188,8 +188,8 @@ def linear_gaussian_rows(rng, samples) -> list[Row]:
     import numpy as np
     import tensorflow as tf
 
-    from vae_gan_tf import formulas as F
-    from vae_gan_tf import losses as L
+    from vae_gan_tf.reference import formulas as F
+    from vae_gan_tf.models import losses as L
 
     data_dim, latent_dim, noise_std = 5, 2, 0.5
     basis, _ = np.linalg.qr(rng.normal(size=(data_dim, latent_dim)))
@@ -251,8 +251,8 @@ def gan_rows(rng, samples, steps) -> list[Row]:
     import numpy as np
     import tensorflow as tf
 
-    from vae_gan_tf import formulas as F
-    from vae_gan_tf import losses as L
+    from vae_gan_tf.reference import formulas as F
+    from vae_gan_tf.models import losses as L
 
     data_mean, data_std, g_mean, g_std = 0.0, 1.0, 1.0, 1.5
     grid = np.linspace(-15, 15, 30001)

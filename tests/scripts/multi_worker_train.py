@@ -25,8 +25,10 @@ tf.config.threading.set_intra_op_parallelism_threads(1)
 
 import keras  # noqa: E402
 
-import vae_gan_tf.models.registry  # noqa: E402,F401  (registers the classes for load_model)
-from vae_gan_tf import training  # noqa: E402
+from vae_gan_tf.models.catalog import register_all  # noqa: E402
+
+register_all()  # the model classes, for keras.models.load_model
+from vae_gan_tf.training import fit as training  # noqa: E402
 from vae_gan_tf.config import load_config  # noqa: E402
 
 run_dir, record, overrides = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]

@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from vae_gan_tf.distribute import configure_logical_cpus  # noqa: E402
+from vae_gan_tf.training.strategy import configure_logical_cpus  # noqa: E402
 
 configure_logical_cpus(2)
 tf.config.experimental.enable_op_determinism()
@@ -33,7 +33,7 @@ import keras  # noqa: E402
 
 from vae_gan_tf.config import load_config  # noqa: E402
 from vae_gan_tf.data.pipeline import make_datasets  # noqa: E402
-from vae_gan_tf.models.registry import build_model  # noqa: E402
+from vae_gan_tf.models.catalog import build_model  # noqa: E402
 
 MLP_GAN = ["data.scale=symmetric", "model.generator_units=[32]", "model.discriminator_units=[32]", "model.latent_dim=4"]
 FAMILIES = {

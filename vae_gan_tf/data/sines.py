@@ -1,5 +1,5 @@
 """Noisy sinusoids of random frequency, phase and length: a variable-length sequence source for the
-sequence VAE (``models/sequence_vae.py``), in the spirit of Fabius & van Amersfoort 2014's synthetic data.
+sequence VAE (``models/vae/sequence_vae.py``), in the spirit of Fabius & van Amersfoort 2014's synthetic data.
 
 Sequence i has a length L_i ~ U{SINES_MIN_LENGTH..SINES_MAX_LENGTH} and values
 x_t = sin(2π f_i t + φ_i) + σ ε_t for t < L_i, with f_i ~ U[0.02, 0.1] cycles per step,

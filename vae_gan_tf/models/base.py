@@ -1,13 +1,18 @@
-"""What every model of the library shares: replica-aware loss scaling, seeded per-replica noise, and the
-workarounds that let Keras 3.15's ``fit`` run under MultiWorkerMirroredStrategy, and under both
-Mirrored strategies with ``steps_per_execution > 1``."""
+"""What every model of the library shares: its family config (each field declared once, in the family's
+config dataclass), its optimizers (one or several, saved and restored: KERAS3_FACTS.md), replica-aware loss
+scaling, seeded per-replica noise, the SavedModel endpoint specs, and the workarounds that let Keras 3.15's
+``fit`` run under MultiWorkerMirroredStrategy, and under both Mirrored strategies with
+``steps_per_execution > 1``."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import keras
 import tensorflow as tf
 
-from vae_gan_tf import losses
+from vae_gan_tf.models import losses
+from vae_gan_tf.models.optimizers import with_loss_scaling
 # The exact test Keras's reduce_per_replica uses to pick its multi-worker branch (private: Keras is pinned).
 from keras.src.backend.tensorflow.trainer import _collective_all_reduce_multi_worker, reduce_per_replica
 
@@ -35,21 +40,137 @@ def in_cross_replica_context(update) -> None:
 
 
 class GenerativeModel(keras.Model):
-    """A ``keras.Model`` with a seeded noise stream that is saved with the weights.
+    """A ``keras.Model`` built from its family config, with its optimizers and a seeded noise stream.
 
-    Noise is ``tf.random.stateless_*`` with the seed (``seed``, draws so far); the counter is a
+    **Config.** ``model_config`` is the family's dataclass (``config_class``); every field is read from it
+    (``self.model_config.latent_dim``), ``get_config`` writes its fields, and ``from_config`` builds it
+    again, so a ``.keras`` file reloads with the same fields (and files written before the move, whose
+    config holds the same keys, load as well).
+
+    **Optimizers.** ``optimizer_names`` names the model's optimizers (``optimizer``, Keras's own, for one
+    objective; ``d_optimizer`` and ``g_optimizer`` for a GAN; ...), ``optimizer_variables(name)`` the
+    variables each updates and ``make_optimizers`` makes them from the config. ``compile`` builds every one
+    at once and ``get_compile_config``/``compile_from_config`` re-create them, so a ``.keras`` reload and
+    ``BackupAndRestore`` keep every optimizer's iterations and moments (KERAS3_FACTS.md, two optimizers);
+    each optimizer but Keras's own is wrapped for ``mixed_float16`` loss scaling here.
+
+    **Noise** is ``tf.random.stateless_*`` with the seed (``seed``, draws so far); the counter is a
     variable, so an interrupted and resumed run draws what an uninterrupted one would. Under a
     distribution strategy each replica draws the noise of the *global* batch and keeps its own slice:
     Keras's ``SeedGenerator`` would give every replica the same draws (KERAS3_FACTS.md), and this way
     the numbers are the same for any replica count (1 device or N replicas train identically).
     """
 
-    def __init__(self, seed: int = 0, **kwargs):
+    config_class: type = None  # the family's config dataclass (models/*/configs.py)
+    optimizer_names: tuple[str, ...] = ("optimizer",)
+    code_names: tuple[str, ...] = ("z",)  # the SavedModel encode outputs
+
+    def __init__(self, model_config, image_shape, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
+        self.model_config = model_config
+        self.image_shape = tuple(int(s) for s in image_shape)
         self.seed = int(seed)
         self.noise_calls = self.add_weight(
             name="noise_calls", shape=(), dtype="int64", initializer="zeros", trainable=False,
             aggregation="only_first_replica")
+        for name in self.optimizer_names:
+            if name != "optimizer":
+                setattr(self, name, None)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model_config.latent_dim
+
+    @property
+    def num_classes(self):
+        """The number of classes of a conditional family, None otherwise."""
+        return getattr(self.model_config, "num_classes", None)
+
+    def get_config(self):
+        fields = {k: v for k, v in dataclasses.asdict(self.model_config).items() if k != "name"}
+        return {**super().get_config(), "seed": self.seed, "image_shape": list(self.image_shape), **fields}
+
+    @classmethod
+    def from_config(cls, config):
+        """The model of a ``get_config`` dict: its family fields become the config dataclass, the rest
+        (Keras's name/trainable/dtype, the seed, the image shape, a model's state) are keyword arguments."""
+        config = dict(config)
+        fields = {f.name for f in dataclasses.fields(cls.config_class)} - {"name"}
+        model_config = cls.config_class(**{k: config.pop(k) for k in list(config) if k in fields})
+        return cls(model_config, config.pop("image_shape"), **config)
+
+    # ---- optimizers
+
+    def make_optimizers(self, learning_rate: float) -> dict:
+        """{name: optimizer} for ``optimizer_names``, from the family config (``learning_rate`` is
+        ``train.learning_rate``, the rate of the families that have no rate of their own)."""
+        from vae_gan_tf.models.optimizers import make_optimizer
+
+        return {"optimizer": make_optimizer("adam", learning_rate)}
+
+    def optimizer_variables(self, name: str) -> list:
+        """The variables the optimizer ``name`` updates."""
+        return self.trainable_variables
+
+    def compile(self, *optimizers, **kwargs):
+        """Compile with one optimizer per name of ``optimizer_names`` (by keyword, or positionally in that
+        order; missing ones from :meth:`make_optimizers` at ``train.learning_rate``'s default) and build
+        each on its variables now, so that its state is saved and restored (class docstring)."""
+        given = dict(zip(self.optimizer_names, optimizers))
+        given.update({name: kwargs.pop(name) for name in self.optimizer_names if name in kwargs})
+        if any(given.get(name) is None for name in self.optimizer_names):
+            from vae_gan_tf.config import TrainConfig
+
+            given = {**self.make_optimizers(TrainConfig.learning_rate),
+                     **{k: v for k, v in given.items() if v is not None}}
+        super().compile(optimizer=given.get("optimizer"), **kwargs)
+        for name in self.optimizer_names:
+            if name != "optimizer":  # Keras's compile wraps its own optimizer for loss scaling
+                setattr(self, name, with_loss_scaling(given[name]))
+            getattr(self, name).build(self.optimizer_variables(name))
+
+    def get_compile_config(self):
+        if getattr(self, self.optimizer_names[-1], None) is None:  # never compiled: nothing to re-create
+            return None
+        return {name: keras.optimizers.serialize(getattr(self, name)) for name in self.optimizer_names}
+
+    def compile_from_config(self, config):
+        self.compile(**{name: keras.optimizers.deserialize(config[name]) for name in self.optimizer_names})
+
+    # ---- SavedModel endpoints (runs/export.py writes them)
+
+    def x_spec(self, name: str = "x") -> tf.TensorSpec:
+        return tf.TensorSpec((None, *self.image_shape), tf.float32, name=name)
+
+    def z_spec(self, name: str = "z") -> tf.TensorSpec:
+        return tf.TensorSpec((None, self.latent_dim), tf.float32, name=name)
+
+    def endpoints(self) -> dict:
+        """{name: (function, input specs)}: the SavedModel endpoints of the family."""
+        return {}
+
+    def prior_endpoints(self) -> dict:
+        """sample(z) -> x and generate(n) -> x with z ~ N(0, I) drawn inside, for models with a prior."""
+
+        def sample(z):
+            return self.generate(z)
+
+        def generate(n):
+            return self.generate(tf.random.normal(tf.stack([n, self.latent_dim])))
+
+        return {"sample": (sample, [self.z_spec()]),
+                "generate": (generate, [tf.TensorSpec((), tf.int32, name="n")])}
+
+    def output_names(self, endpoint: str) -> tuple:
+        """The serving signature's output names of ``endpoint``, in the order of its Python results: the
+        code's for ``encode``, ``logits`` for ``discriminate``, else ``images`` (``x`` for vectors and
+        sequences); ``complete`` and ``project`` return dicts."""
+        names = {"encode": self.code_names, "discriminate": ("logits",)}
+        return names.get(endpoint, ("images",) if len(self.image_shape) == 3 else ("x",))
+
+    def export_info(self) -> dict:
+        """What ``assets/vae_gan_tf.json`` records beyond the family, shapes and pixel range."""
+        return {}
 
     def _draw(self, sampler, shape, dtype):
         count = self.noise_calls.assign_add(1)
@@ -87,7 +208,7 @@ class GenerativeModel(keras.Model):
         (several devices per worker), ``strategy.reduce("MEAN", batch, axis=None)`` it: an extra
         cross-worker collective outside the train step, the failure #20585 and KERAS3_FACTS.md report.
         The step only builds the model, the compiled loss and metrics and ``self.optimizer``; here they
-        are built before ``fit`` (``registry.build_model``, ``compile_model``, inside the strategy scope),
+        are built before ``fit`` (``catalog.build_model``, ``compile_model``, inside the strategy scope),
         so it is skipped under every strategy. The conditions are those of ``Trainer._symbolic_build``
         (whose ``_post_build`` is a no-op on TensorFlow); anything unbuilt still goes through Keras.
         With one CPU device per worker, as in tests/test_multi_worker.py, the batch is a plain tensor
@@ -162,8 +283,6 @@ class GenerativeModel(keras.Model):
         """The logs of every ``train_step``/``test_step`` of the library: each tracker's running mean."""
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
-    def get_config(self):
-        return {**super().get_config(), "seed": self.seed}
 
 
 def _logs_of_shape_one(function):

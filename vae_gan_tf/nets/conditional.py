@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import layers, ops
 
 
@@ -64,6 +65,11 @@ class Projection(ClassLayer):
 
 def label_input():
     return keras.Input(shape=(), dtype="int32", name="label")
+
+
+def label_spec():
+    """The SavedModel input of one int32 label per example."""
+    return tf.TensorSpec((None,), tf.int32, name="label")
 
 
 def conditional_encoder(encoder: keras.Model, image_shape, num_classes: int) -> keras.Model:

@@ -14,7 +14,7 @@ wrapped kernel on every training-mode call, so W itself is rescaled again and ag
 through σ, a discriminator called three times per step runs three iterations, and under a
 MirroredStrategy those assignments happen in replica context. Here W is left to the optimizer, σ is part
 of the differentiated forward pass, and u moves once per update, from the model, in cross-replica context
-(``models/gan.py``), so every replica holds the same u.
+(``models/gan/gan.py``), so every replica holds the same u.
 """
 
 from __future__ import annotations

@@ -1,0 +1,75 @@
+"""``evaluate --metrics cas,augment`` for a conditional run (CVAE, CGAN): its labelled samples as training
+data for the feature CNN, beside as many real images (metrics/classification.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from vae_gan_tf.errors import UserError
+
+USEFULNESS_METRICS = ("cas", "augment")
+CLASSIFIER_STEPS = 1000
+AUGMENT_PER_CLASS = (10, 100)
+AUGMENT_SEEDS = (0, 1, 2)
+
+
+def check_conditional(info: dict, run_dir: Path, chosen) -> None:
+    """A UserError when cas/augment are asked of a run that cannot draw labelled samples."""
+    asked = [m for m in chosen if m in USEFULNESS_METRICS]
+    if asked and info.get("num_classes") is None:
+        raise UserError(f"--metrics {','.join(asked)} needs labelled samples, but {run_dir} holds an "
+                        f"unconditional {info['family']}; evaluate a cvae or cgan run")
+
+
+def labelled_splits(config):
+    """(train images, labels), (test images, labels) in [0, 1]: the run's training images (its validation
+    images left out) and its source's test split, or those validation images where there is none."""
+    from vae_gan_tf.data.pipeline import prepare_images, split_validation
+    from vae_gan_tf.data.sources import load_source
+
+    arrays = load_source(config.data.source, "train", config.data.image_size)
+    images = prepare_images(arrays, config)
+    train_idx, val_idx = split_validation(len(images), config.data.validation_split)
+    try:
+        test = load_source(config.data.source, "test", config.data.image_size)
+        test_pair = (prepare_images(test, config), test.labels)
+    except UserError:
+        test_pair = (images[val_idx], arrays.labels[val_idx])
+    return (images[train_idx], arrays.labels[train_idx]), test_pair
+
+
+def usefulness_metrics(run_dir: Path, config, info: dict, chosen, n: int, seed: int, progress=None) -> dict:
+    """CAS beside the real-data baseline (``n`` images each, classes balanced for the generated ones) and the
+    augmentation gains for AUGMENT_PER_CLASS real images per class over AUGMENT_SEEDS."""
+    from vae_gan_tf.evaluate import generated_samples_for_labels
+    from vae_gan_tf.evaluation.metrics.classification import augmentation_gain, classification_accuracy_score
+
+    classes = int(info["num_classes"])
+    real, test = labelled_splits(config)
+    labels = np.arange(n) % classes
+    generated = (generated_samples_for_labels(run_dir, labels, seed), labels)
+    results: dict = {"classifier_steps": CLASSIFIER_STEPS, "test_images": int(len(test[1]))}
+    if "cas" in chosen:
+        order = np.random.default_rng(seed).permutation(len(real[1]))[:n]
+        results["cas"] = classification_accuracy_score(*generated, *test, classes, CLASSIFIER_STEPS, seed)
+        results["cas_real_same_size"] = classification_accuracy_score(
+            real[0][order], real[1][order], *test, classes, CLASSIFIER_STEPS, seed
+        )
+        results["cas_images"] = int(n)
+    if "augment" in chosen:
+        for per_class in AUGMENT_PER_CLASS:
+            gain = augmentation_gain(
+                real, generated, test, classes, per_class, CLASSIFIER_STEPS, AUGMENT_SEEDS
+            )
+            prefix = f"augment{per_class}"
+            results.update(
+                {
+                    f"{prefix}_accuracy_real": gain["accuracy_real"],
+                    f"{prefix}_accuracy_with_generated": gain["accuracy_real_plus_generated"],
+                    f"{prefix}_gain": gain["gain_mean"],
+                    f"{prefix}_gain_std": gain["gain_std"],
+                }
+            )
+    return results

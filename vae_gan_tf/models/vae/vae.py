@@ -1,0 +1,77 @@
+"""Variational autoencoder (Kingma & Welling 2014) with the β weight of β-VAE (Higgins et al. 2017).
+
+Corrected from the documents: q(z|x) has separate mean and log-variance heads (doc 001 §4.1 used
+one layer for both; doc 004 §4.1 has no variance head), the reparameterization uses exp(½·log σ²) (doc 002 used exp(log σ²)), the loss has the KL
+term (doc 002's Keras VAE had none) and the likelihood is computed from logits (doc 003 applied a
+sigmoid and then a log).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from vae_gan_tf.models import losses
+from vae_gan_tf.models.vae.autoencoder import Autoencoder
+from vae_gan_tf.models.vae.configs import VAEConfig
+
+
+@keras.saving.register_keras_serializable(package="vae_gan_tf")
+class VAE(Autoencoder):
+    """Gaussian q(z|x) = N(μ(x), diag σ²(x)), prior N(0, I), Bernoulli or fixed-σ Gaussian p(x|z).
+
+    Minimises −ELBO_β = E_q[−log p(x|z)] + β_t·KL(q(z|x) ‖ p(z)) with β_t warmed up linearly over
+    ``kl_warmup_steps`` optimizer steps. Metrics: ``loss``, ``reconstruction``, ``kl`` (nats per example).
+    """
+
+    config_class = VAEConfig
+    heads = ("mean", "log_var")
+    code_names = ("mean", "log_var")
+    metric_names = ("loss", "reconstruction", "kl")
+
+    def call(self, x, training=False):
+        """Reconstruction logits: z sampled by reparameterization in training, z = μ otherwise."""
+        mean, log_var = self.encode(x, training=training)
+        z = self.sample_posterior(mean, log_var) if training else mean
+        return self.decoder(z, training=training)
+
+    def generate(self, z):
+        """Images from latent codes z (drawn from the prior by the caller): the mean of p(x|z)."""
+        return self.decode(z)
+
+    def reconstruction_loss(self, x, decoder_output):
+        if self.likelihood == "gaussian":
+            return losses.gaussian_negative_log_likelihood(x, decoder_output, self.model_config.gaussian_std)
+        return losses.bernoulli_negative_log_likelihood(x, decoder_output)
+
+    def compute_terms(self, x, training):
+        """One-sample Monte Carlo estimate of the β-ELBO terms, each a batch mean."""
+        mean, log_var = self.encode(x, training=training)
+        z = self.sample_posterior(mean, log_var)
+        reconstruction = tf.reduce_mean(self.reconstruction_loss(x, self.decoder(z, training=training)))
+        kl = tf.reduce_mean(losses.kl_divergence_normal(mean, log_var))
+        weight = losses.kl_weight(self.optimizer.iterations, self.model_config.beta,
+                                 self.model_config.kl_warmup_steps)
+        return {"loss": losses.negative_elbo(reconstruction, kl, weight), "reconstruction": reconstruction,
+                "kl": kl}
+
+    def log_importance_weights(self, x, k):
+        """log w_i = log p(x|z_i) + log p(z_i) − log q(z_i|x) for k draws z_i ~ q(z|x), shape (k, batch).
+
+        Feed to :func:`vae_gan_tf.models.losses.importance_weighted_bound` (Burda et al. 2015, eq. 8).
+        """
+        mean, log_var = self.encode(x)
+        batch = tf.shape(mean)[0]
+        eps = tf.transpose(self.standard_normal(tf.stack([batch, k, self.latent_dim]), mean.dtype), [1, 0, 2])
+        z = losses.reparameterize(mean[None], log_var[None], eps)  # (k, batch, latent)
+        flat_z = tf.reshape(z, [-1, self.latent_dim])
+        logits = self.decoder(flat_z)
+        x_rep = tf.reshape(tf.repeat(x[None], k, axis=0), tf.concat([[-1], tf.shape(x)[1:]], 0))
+        log_px_z = -tf.reshape(self.reconstruction_loss(x_rep, logits), [k, batch])
+        log_pz = losses.log_normal_density(z, tf.zeros_like(z), tf.zeros_like(z))
+        log_qz_x = losses.log_normal_density(z, mean[None], log_var[None])
+        return log_px_z + log_pz - log_qz_x
+
+    def endpoints(self) -> dict:
+        """The autoencoder's and sample(z), generate(n) from the prior."""
+        return {**super().endpoints(), **self.prior_endpoints()}

@@ -1,0 +1,151 @@
+"""Pictures of a run with matplotlib (Agg backend): image grids, sequence panels, reconstructions, loss
+curves."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def to_unit_range(images: np.ndarray, pixel_range: tuple[float, float]) -> np.ndarray:
+    """Map images from ``pixel_range`` (e.g. (-1, 1)) to [0, 1] and clip."""
+    low, high = pixel_range
+    return np.clip((np.asarray(images, np.float32) - low) / (high - low), 0.0, 1.0)
+
+
+def tile(images: np.ndarray, ncols: int) -> np.ndarray:
+    """(N, H, W, C) in [0, 1] -> one (rows·H, ncols·W, C) mosaic with 1-pixel white gaps."""
+    n, h, w, c = images.shape
+    nrows = math.ceil(n / ncols)
+    mosaic = np.ones((nrows * (h + 1) - 1, ncols * (w + 1) - 1, c), np.float32)
+    for i, image in enumerate(images):
+        r, col = divmod(i, ncols)
+        mosaic[r * (h + 1): r * (h + 1) + h, col * (w + 1): col * (w + 1) + w] = image
+    return mosaic
+
+
+def save_image_grid(images, path, pixel_range=(0.0, 1.0), ncols=None, title=None) -> None:
+    """Save N images as a square-ish grid PNG."""
+    images = to_unit_range(images, pixel_range)
+    ncols = ncols or math.ceil(math.sqrt(len(images)))
+    mosaic = tile(images, ncols)
+    height, width = mosaic.shape[:2]
+    scale = max(1.0, 480.0 / max(height, width))
+    fig = plt.figure(figsize=(width * scale / 100, height * scale / 100 + (0.3 if title else 0)), dpi=100)
+    ax = fig.add_axes((0, 0, 1, 1 if not title else height / (height + 30 / scale)))
+    ax.imshow(mosaic[..., 0] if mosaic.shape[-1] == 1 else mosaic, cmap="gray", vmin=0, vmax=1,
+              interpolation="nearest")
+    ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=9, y=0.995)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def save_scatter(points, path, means=None, title=None) -> None:
+    """2-D samples as a scatter, with the true modes (if given) as red crosses."""
+    points = np.asarray(points)
+    fig, ax = plt.subplots(figsize=(4.8, 4.8))
+    ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, color="tab:blue", label="samples")
+    if means is not None:
+        ax.scatter(means[:, 0], means[:, 1], s=40, marker="x", color="tab:red", label="modes")
+        span = np.abs(means).max() * 1.5 + 0.5
+        ax.set_xlim(-span, span)
+        ax.set_ylim(-span, span)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=8)
+    write_figure(fig, ax, path, title)
+
+
+def write_figure(fig, ax, path, title=None) -> None:
+    """Title ``ax`` (small), lay out and write ``fig`` to ``path`` at 100 dpi, creating its folder."""
+    if title:
+        ax.set_title(title, fontsize=9)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def save_sequences(sequences, path, lengths=None, references=None, title=None) -> None:
+    """Sequences (N, T, F) as curves, one grid cell each on a single axes (quick for many), each drawn over
+    its first ``lengths[i]`` steps (default: all), with ``references`` (e.g. originals) dashed beneath."""
+    sequences = np.asarray(sequences, np.float32)
+    n, steps = sequences.shape[:2]
+    lengths = np.full(n, steps) if lengths is None else np.asarray(lengths, int)
+    if references is not None:
+        references = np.asarray(references, np.float32)
+    shown = sequences if references is None else np.concatenate([sequences, references])
+    low, high = float(shown.min()), float(shown.max())
+    height = 1.25 * (high - low) or 1.0
+    ncols = math.ceil(math.sqrt(n))
+    nrows = math.ceil(n / ncols)
+    fig, ax = plt.subplots(figsize=(min(12.0, 1.6 * ncols), min(9.0, 0.9 * nrows) + 0.3))
+    for i in range(n):
+        row, col = divmod(i, ncols)
+        t = col * 1.15 * steps + np.arange(lengths[i])
+        offset = -row * height - (low + high) / 2
+        if references is not None:
+            ax.plot(t, offset + references[i, :lengths[i]], color="0.6", linestyle="--", linewidth=0.8)
+        ax.plot(t, offset + sequences[i, :lengths[i]], color="tab:blue", linewidth=0.9)
+    ax.axis("off")
+    write_figure(fig, ax, path, title)
+
+
+def save_reconstructions(originals, reconstructions, path, pixel_range=(0.0, 1.0)) -> None:
+    """Rows of originals above their reconstructions (pairs of rows), up to 16 per row."""
+    n = len(originals)
+    ncols = min(16, n)
+    rows = []
+    for start in range(0, n, ncols):
+        rows.append(originals[start:start + ncols])
+        rows.append(reconstructions[start:start + ncols])
+    stacked = np.concatenate(rows)
+    save_image_grid(stacked, path, pixel_range, ncols=ncols, title="originals (odd rows) / reconstructions (even rows)")
+
+
+def read_history(csv_path) -> dict[str, list[float]]:
+    """history.csv (Keras CSVLogger) as column -> values; a resumed epoch's later row wins, and columns
+    with no value at all are left out."""
+    with open(csv_path, newline="") as fh:
+        rows = list({row.get("epoch"): row for row in csv.DictReader(fh)}.values())
+    columns: dict[str, list[float]] = {}
+    for row in rows:
+        for key, value in row.items():
+            try:
+                columns.setdefault(key, []).append(float(value))
+            except (TypeError, ValueError):
+                columns.setdefault(key, []).append(float("nan"))
+    # CSVLogger adds val_ columns filled with "NA" when there is no validation data: drop them.
+    return {k: v for k, v in columns.items() if not all(math.isnan(x) for x in v)}
+
+
+def save_curves(history: dict[str, list[float]], path) -> None:
+    """One panel per metric (train and validation), by epoch."""
+    names = [k for k in history if k != "epoch" and not k.startswith("val_") and k != "learning_rate"]
+    if not names:
+        return
+    epochs = [e + 1 for e in history.get("epoch", range(len(history[names[0]])))]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.0), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        if name.startswith("eval_"):  # every train.eval_every_epochs epochs, NaN in between (training/epoch_evaluation.py)
+            ax.plot(epochs, history[name], marker="o", markersize=3, label="samples vs held-out")
+        else:
+            ax.plot(epochs, history[name], label="train")
+        if f"val_{name}" in history:
+            ax.plot(epochs, history[f"val_{name}"], label="validation")
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,237 @@
+"""Run-folder safety without TensorFlow: the marker that recognises a run, the exclusive lock, the
+overwrite that keeps the old run until the new one has finished, and atomic writes of final artefacts.
+
+- **Marker** ``RUN/.vae_gan_tf_run``: written when this tool creates a run folder. ``--overwrite`` only
+  replaces a folder that has it and whose entries are all in :data:`RUN_ENTRIES`.
+- **Lock**: ``fcntl.flock`` on the marker, held for the whole run. The marker is created under a temporary
+  name, locked, then hard-linked into place, so that no second run can lock it first. The holder's PID is
+  read from ``/proc/locks`` (Linux), so locking writes nothing into the folder.
+- **Overwrite**: the new run trains into the hidden sibling ``.NAME.overwrite``; only when it has finished
+  is the old folder swapped out and deleted. On any failure the sibling is deleted and the old run is left
+  as it was.
+- **Atomic artefacts**: :func:`atomic` yields a temporary name beside the target and renames it into place
+  only after the writer returned, so a full disk never leaves a torn ``model.keras``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+from pathlib import Path
+
+from vae_gan_tf import __version__
+from vae_gan_tf.errors import UserError
+
+MARKER = ".vae_gan_tf_run"
+# Every top-level name this tool writes into a run folder (training/fit.py's docstring, evaluate's eval.json).
+# Add a new artefact here, or ``--overwrite`` refuses folders that hold it.
+RUN_ENTRIES = frozenset({
+    MARKER, "config.yaml", "checkpoints", "history.csv", "logs", "samples", "train.log", "model.keras",
+    "saved_model", "reconstructions.png", "curves.png", "metrics.json", "eval.json",
+    "uses.json", "uses",  # complete / denoise --metrics (uses/restorer.py)
+})
+INCOMING = ".incoming"  # infix of the temporary names of atomic writes
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` carries the marker this tool writes into every run folder it creates."""
+    marker = Path(path) / MARKER
+    try:
+        return json.loads(marker.read_text()).get("written_by") == "vae_gan_tf"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def foreign_entries(path: Path) -> list[str]:
+    """The top-level entries of ``path`` that this tool did not write (sorted)."""
+    return sorted(p.name for p in Path(path).iterdir() if p.name not in RUN_ENTRIES and INCOMING not in p.name)
+
+
+def holder_pid(path: Path) -> int | None:
+    """The PID holding a ``flock`` on ``path``, from ``/proc/locks`` (None where unknown)."""
+    try:
+        stat = os.stat(path)
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    wanted = [os.major(stat.st_dev), os.minor(stat.st_dev), stat.st_ino]
+    for line in lines:  # "1: FLOCK  ADVISORY  WRITE 4940 fe:00:2147579 0 EOF"
+        fields = line.split()
+        if len(fields) > 5 and fields[1] == "FLOCK":
+            major, minor, inode = fields[5].split(":")
+            if [int(major, 16), int(minor, 16), int(inode)] == wanted:
+                return int(fields[4])
+    return None
+
+
+class RunLock:
+    """An exclusive ``flock`` on a run folder's marker, held until :meth:`release` (or process exit)."""
+
+    def __init__(self, folder: Path, fd: int, created_marker: bool, created_folder: bool):
+        self.folder, self.fd = Path(folder), fd
+        self.created_marker, self.created_folder = created_marker, created_folder
+
+    def release(self) -> None:
+        os.close(self.fd)
+
+    def undo(self) -> None:
+        """Remove what taking the lock created (a refused run leaves the disk as it found it)."""
+        self.release()
+        if self.created_folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        elif self.created_marker:
+            (self.folder / MARKER).unlink(missing_ok=True)
+
+
+def _in_use(folder: Path) -> UserError:
+    pid = holder_pid(folder / MARKER)
+    who = f"PID {pid}" if pid is not None else "another process"
+    return UserError(f"run folder {folder} is in use by another training run ({who}); wait for it to end "
+                     "or pick another --out")
+
+
+def check_not_in_use(folder: Path) -> None:
+    """A UserError naming the holder's PID if another run holds ``folder``'s lock."""
+    marker = Path(folder) / MARKER
+    if marker.is_file() and holder_pid(marker) is not None:
+        raise _in_use(Path(folder))
+
+
+def lock(folder: Path) -> RunLock:
+    """Lock ``folder`` (made if missing), writing its marker first if it has none; a UserError naming the
+    holder's PID if another run has it. Nothing else is written."""
+    folder = Path(folder)
+    created_folder = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / MARKER
+    created_marker = False
+    if not marker.exists():
+        incoming = folder / f"{MARKER}{INCOMING}.{os.getpid()}"
+        fd = os.open(incoming, os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, json.dumps({"written_by": "vae_gan_tf", "version": __version__}).encode())
+        try:
+            os.link(incoming, marker)  # atomic: fails if another run linked its marker first
+            created_marker = True
+        except FileExistsError:
+            os.close(fd)
+        else:
+            return RunLock(folder, fd, created_marker, created_folder)
+        finally:
+            incoming.unlink(missing_ok=True)
+    fd = os.open(marker, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise _in_use(folder) from None
+    return RunLock(folder, fd, created_marker, created_folder)
+
+
+def mark(folder: Path) -> None:
+    """Give ``folder`` (made if missing) the marker if it has none (runs trained from Python, not the CLI)."""
+    if not (Path(folder) / MARKER).exists():
+        lock(folder).release()
+
+
+def has_final_artefacts(folder: Path) -> bool:
+    """Whether a run's final artefacts exist and load: ``model.keras`` a whole zip archive, the SavedModel's
+    ``saved_model.pb`` and ``metrics.json`` readable JSON (they are written last, by ``training.finish_run``)."""
+    import zipfile
+
+    folder = Path(folder)
+    try:
+        with zipfile.ZipFile(folder / "model.keras") as archive:
+            if archive.testzip() is not None:
+                return False
+        json.loads((folder / "metrics.json").read_text())
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return False
+    return (folder / "saved_model" / "saved_model.pb").is_file()
+
+
+def overwrite_sibling(folder: Path) -> Path:
+    """The hidden folder beside ``folder`` that an ``--overwrite`` run trains into. A leftover one from a
+    run that was killed is removed if it is a run folder no process holds; anything else is refused."""
+    folder = Path(folder)
+    sibling = folder.parent / f".{folder.name}.overwrite"
+    if sibling.exists():
+        check_not_in_use(sibling)
+        if not is_run_folder(sibling) or foreign_entries(sibling):
+            raise UserError(f"{sibling} is in the way of --overwrite and was not written by this tool; "
+                            "move it away")
+        shutil.rmtree(sibling)
+    return sibling
+
+
+def swap_in(new: Path, folder: Path) -> None:
+    """Replace the run ``folder`` by the finished run ``new``: rename the old one aside, rename ``new``
+    into place, then delete the old one (every entry of which this tool wrote: ``foreign_entries``)."""
+    folder, new = Path(folder), Path(new)
+    old = folder.parent / f".{folder.name}.replaced"
+    shutil.rmtree(old, ignore_errors=True)
+    os.rename(folder, old)
+    os.rename(new, folder)
+    shutil.rmtree(old)
+
+
+CONFIG_ATTRIBUTE = "vae_gan_tf_config"  # a root attribute of checkpoints/latest.weights.h5 (training/callbacks.py)
+
+
+def recorded_config(checkpoint: Path) -> dict | None:
+    """The config a checkpoint was trained with (None for checkpoints written before it was recorded)."""
+    import h5py
+
+    with h5py.File(checkpoint, "r") as f:
+        text = f.attrs.get(CONFIG_ATTRIBUTE)
+    return None if text is None else json.loads(text)
+
+
+def first_difference(config: dict, recorded: dict, allowed: tuple) -> tuple | None:
+    """(key, value in ``config``, value in ``recorded``) of the first ``section.key`` that differs, keys in
+    ``allowed`` aside; None if none does."""
+    for section in sorted(set(config) | set(recorded)):
+        ours, theirs = config.get(section) or {}, recorded.get(section) or {}
+        for key in sorted(set(ours) | set(theirs)):
+            name = f"{section}.{key}"
+            if name not in allowed and ours.get(key) != theirs.get(key):
+                return name, ours.get(key), theirs.get(key)
+    return None
+
+
+def is_no_space(err: BaseException) -> bool:
+    """Whether ``err`` (an OSError, or TensorFlow's or h5py's wrapper of one) means the disk is full."""
+    return getattr(err, "errno", None) == errno.ENOSPC or "No space left on device" in str(err)
+
+
+@contextlib.contextmanager
+def atomic(path: Path):
+    """Yield a temporary name beside ``path`` (same suffix, so writers that infer the format from it work);
+    when the block succeeds rename it over ``path`` (a folder is swapped), otherwise delete it."""
+    path = Path(path)
+    incoming = path.with_name(f"{path.stem}{INCOMING}{path.suffix}")
+    _remove(incoming)
+    try:
+        yield incoming
+        if incoming.is_dir() and path.exists():
+            aside = path.with_name(f"{path.name}{INCOMING}.old")
+            _remove(aside)
+            os.rename(path, aside)
+            os.rename(incoming, path)
+            _remove(aside)
+        else:
+            os.replace(incoming, path)
+    except BaseException:
+        _remove(incoming)
+        raise
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
