@@ -30,7 +30,6 @@ def measure(name: str, data_source: str, steps: int) -> dict:
     from vae_gan_tf.data.pipeline import make_datasets
     from vae_gan_tf.training.epoch_evaluation import make_epoch_evaluation
     from vae_gan_tf.models.catalog import build_model, compile_model
-    from vae_gan_tf.training.fit import pixel_range
 
     config = with_absolute_paths(load_config(RECIPES[name], [f"data.source={data_source}"]))
     keras.utils.set_random_seed(0)
@@ -40,7 +39,7 @@ def measure(name: str, data_source: str, steps: int) -> dict:
     start = time.process_time()
     model.fit(data.train, epochs=1, steps_per_epoch=steps, verbose=0)
     step_cpu = (time.process_time() - start) / steps
-    evaluation = make_epoch_evaluation(model, config, data, "/tmp/eval_cost_logs", pixel_range(config), 1)
+    evaluation = make_epoch_evaluation(model, config, "/tmp/eval_cost_logs", 1)
     evaluation.set_model(model)
     start = time.process_time()
     logs = {}

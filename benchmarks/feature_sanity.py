@@ -1,6 +1,6 @@
 """Do the evaluation features see blur, noise and missing modes? And do the extractors rank runs alike?
 
-Held-out real images (the source's test split) and known degradations of them (vae_gan_tf/degradations.py:
+Held-out real images (the source's test split) and known degradations of them (vae_gan_tf/data/corruption.py:
 Gaussian blur σ = 0.5, 1, 2 px; additive noise; salt and pepper; 1, 3 and 5 classes dropped; a VAE's
 reconstructions with ``--vae-run``) are measured against clean training images: FID, KID, precision and
 recall on every extractor that is available. A good extractor gives the clean held-out images the lowest
@@ -28,7 +28,7 @@ SLOW = {"inception", "fid_inception"}  # ~0.1-0.4 s per image on 2 shared cores:
 
 def degraded_sets(held, labels, n: int, vae_run: Path | None) -> dict:
     """{name: images}: the clean held-out images, each degradation at each level, and reconstructions."""
-    from vae_gan_tf.evaluation import degradations as d
+    from vae_gan_tf.data import corruption as d
 
     clean = held[:n]
     sets = {"clean": clean}
@@ -45,7 +45,7 @@ def reconstructions(run_dir: Path, images: np.ndarray) -> np.ndarray:
     import tensorflow as tf
 
     from vae_gan_tf.runs.saved_model import load_saved_model, read_export_info
-    from vae_gan_tf.report.plotting import to_unit_range
+    from vae_gan_tf.data.pixels import to_unit_range
 
     info = read_export_info(run_dir / "saved_model")
     loaded = load_saved_model(run_dir / "saved_model")

@@ -31,8 +31,8 @@ def main(argv=None):
     import tensorflow as tf
 
     from vae_gan_tf.config import load_config
-    from vae_gan_tf.data.pipeline import make_datasets
-    from vae_gan_tf.training.epoch_evaluation import held_out_images, sample_quality
+    from vae_gan_tf.data.held_out import held_out_images
+    from vae_gan_tf.training.epoch_evaluation import sample_quality
     from vae_gan_tf.evaluation.features import make_extractor
     from vae_gan_tf.models.vae import two_stage_vae  # noqa: F401  (registers the class for loading)
 
@@ -43,7 +43,7 @@ def main(argv=None):
         print(f"error: {run} holds no two-stage VAE in stage 2; train it past train.epochs first", file=sys.stderr)
         return 2
     extractor = make_extractor("classifier", config.data.source)
-    real_features, _ = extractor(held_out_images(config, make_datasets(config), args.n))
+    real_features, _ = extractor(held_out_images(config, args.n, config.train.seed)[0])
     u = np.random.default_rng(args.seed).standard_normal((args.n, model.latent_dim)).astype(np.float32)
     tf.random.set_seed(args.seed)
     mean = model.second_decode(u)

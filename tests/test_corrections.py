@@ -105,7 +105,7 @@ def test_every_code_and_test_pointer_resolves():
     ("nets/__init__.py::encoder_decoder", "does not define"),
     ("models/vae/autoencoder.py::Autoencoder.train_step", "does not define"),
     ("tests/test_models.py::test_no_such_test", "does not define"),
-    ("losses.no_such_loss", "does not define"),
+    ("models.losses.no_such_loss", "does not define"),
     ("model.no_such_key", "no config key"),
 ])
 def test_a_stale_pointer_is_caught(pointer, fragment):

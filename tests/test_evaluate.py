@@ -13,7 +13,7 @@ def digits_classifier(tmp_path_factory):
     """A feature classifier for the `digits` source, trained briefly into a temporary cache."""
     import os
 
-    from vae_gan_tf.evaluate import train_classifier_for
+    from vae_gan_tf.evaluation.features import train_classifier_for
 
     cache = tmp_path_factory.mktemp("cache")
     previous = os.environ.get("VAE_GAN_TF_CACHE")
@@ -31,7 +31,7 @@ def test_classifier_learns_the_digits(digits_classifier):
 
 
 def test_evaluate_vae_run_writes_every_metric(tiny_run, digits_classifier):
-    from vae_gan_tf.evaluate import evaluate_run
+    from vae_gan_tf.evaluation.run_metrics import evaluate_run
 
     report = evaluate_run(tiny_run, n=300, k=20, nll_images=64, verbose=False)
     saved = json.loads((tiny_run / "eval.json").read_text())
@@ -62,7 +62,7 @@ def test_importance_weighted_estimate_rises_with_k_above_the_elbo(tiny_run):
 
 
 def test_evaluate_gan_run_and_metric_choice(tiny_gan_run, digits_classifier):
-    from vae_gan_tf.evaluate import evaluate_run
+    from vae_gan_tf.evaluation.run_metrics import evaluate_run
 
     report = evaluate_run(tiny_gan_run, metrics=["fid", "pr"], n=200, verbose=False)
     assert report["family"] == "GAN" and set(report["metrics"]) == {"fid", "fid_real_halves", "precision",
@@ -74,7 +74,7 @@ def test_evaluate_gan_run_and_metric_choice(tiny_gan_run, digits_classifier):
 def test_missing_classifier_and_offline_inception_are_one_line_errors(tiny_run, monkeypatch, tmp_path):
     from keras.src.applications import inception_v3
 
-    from vae_gan_tf.evaluate import evaluate_run
+    from vae_gan_tf.evaluation.run_metrics import evaluate_run
 
     monkeypatch.setenv("VAE_GAN_TF_CACHE", str(tmp_path))
     with pytest.raises(UserError, match="--train-classifier digits"):
@@ -89,7 +89,8 @@ def test_missing_classifier_and_offline_inception_are_one_line_errors(tiny_run, 
 
 
 def test_compare_report_has_every_section_for_a_vae_and_a_gan(tiny_run, tiny_gan_run, digits_classifier, tmp_path):
-    from vae_gan_tf.compare import SECTIONS, main
+    from vae_gan_tf.compare import main
+    from vae_gan_tf.report.comparison import SECTIONS
 
     out = tmp_path / "report"
     assert main([str(tiny_run), str(tiny_gan_run), "--out", str(out), "--n", "200"]) == 0
@@ -123,7 +124,7 @@ def test_compare_refuses_a_folder_that_is_not_a_run(tmp_path):
 
 def test_blur_of_two_pixels_costs_more_fid_than_half_a_pixel_on_the_default_features(digits_classifier):
     from vae_gan_tf.data.sources import load_source
-    from vae_gan_tf.evaluation.degradations import gaussian_blur
+    from vae_gan_tf.data.corruption import gaussian_blur
     from vae_gan_tf.evaluate import build_parser
     from vae_gan_tf.evaluation.features import make_extractor
     from vae_gan_tf.evaluation.metrics.fid import fid_from_features

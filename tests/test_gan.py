@@ -158,11 +158,11 @@ def test_one_d_step_lowers_the_d_loss_and_one_g_step_lowers_the_g_loss(name):
 @pytest.mark.parametrize("name", sorted(GAN_CONFIGS))
 def test_train_step_reports_the_family_metrics(name):
     model = compiled_gan(GAN_CONFIGS[name])
-    logs = model.train_step(tf.constant(DIGITS[:32 * model.d_steps]))
+    logs = model.train_step(tf.constant(DIGITS[:32 * model.model_config.d_steps]))
     expected = {"d_loss", "g_loss", "d_real", "d_fake", "d_accuracy"} if name.startswith("gan") else \
         {"d_loss", "g_loss", "wasserstein_estimate"} | ({"gradient_penalty"} if name == "wgan_gp" else set())
     assert set(logs) == expected and all(np.isfinite(float(v)) for v in logs.values())
-    assert int(model.d_optimizer.iterations) == model.d_steps and int(model.g_optimizer.iterations) == 1
+    assert int(model.d_optimizer.iterations) == model.model_config.d_steps and int(model.g_optimizer.iterations) == 1
 
 
 def test_each_player_gets_its_own_learning_rate_and_betas():
@@ -182,7 +182,7 @@ def test_weight_clipping_keeps_the_critic_in_the_box():
 
 def test_d_steps_each_take_their_own_real_batch():
     model = compiled_gan(["model.name=wgan", "model.generator_units=[16]", "model.discriminator_units=[16]"])
-    assert model.d_steps == 5
+    assert model.model_config.d_steps == 5
     model.train_step(tf.constant(DIGITS[:5 * 16]))
     assert int(model.d_optimizer.iterations) == 5 and int(model.g_optimizer.iterations) == 1
 

@@ -17,6 +17,7 @@ from conftest import ROOT, TINY_OVERRIDES
 from test_cli import snapshot
 from vae_gan_tf import __main__ as package_main
 from vae_gan_tf import compare, evaluate, sample, train, verify
+from vae_gan_tf.evaluation import run_metrics
 from vae_gan_tf.errors import UserError, run_cli
 
 
@@ -161,7 +162,7 @@ def test_nll_alone_needs_no_feature_extractor(tiny_run, tmp_path, monkeypatch):
     monkeypatch.setattr(features, "make_extractor", no_extractor)
     run = tmp_path / "run"
     shutil.copytree(tiny_run, run)
-    report = evaluate.evaluate_run(run, ["nll"], n=10, k=2, nll_images=8, verbose=False)
+    report = run_metrics.evaluate_run(run, ["nll"], n=10, k=2, nll_images=8, verbose=False)
     assert report["features"] == "none" and math.isfinite(report["metrics"]["log_likelihood_iw2"])
 
 

@@ -97,7 +97,7 @@ def test_keras_file_round_trip_keeps_weights_and_optimizer_state(tmp_path, famil
 
 def test_registry_builds_each_family_with_the_config_fields():
     vae = compiled(FAMILIES["mlp_vae"])
-    assert isinstance(vae, VAE) and vae.hidden_units == [64, 32] and vae.latent_dim == 4
+    assert isinstance(vae, VAE) and vae.model_config.hidden_units == [64, 32] and vae.latent_dim == 4
     assert vae.encoder.get_layer("mean") is not vae.encoder.get_layer("log_var")  # separate heads
     autoencoder = compiled(FAMILIES["autoencoder"])
     assert isinstance(autoencoder, Autoencoder) and not isinstance(autoencoder, VAE)

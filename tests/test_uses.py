@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import call_saved_model, run_module
-from vae_gan_tf.uses.masks_and_noise import check_masks, check_noise_spec, corrupt, make_masks
+from vae_gan_tf.data.corruption import corrupt
+from vae_gan_tf.uses.masks_and_noise import check_masks, check_noise_spec, make_masks
 from vae_gan_tf.errors import UserError
 from vae_gan_tf.models.completion import latent_optimisation, markov_chain_completion
 
@@ -198,7 +199,7 @@ def test_a_run_without_the_endpoint_or_model_keras_is_refused(tiny_run, tmp_path
     archive.write_out(str(run / "saved_model"), verbose=False)
     (run / "saved_model" / "assets").mkdir(exist_ok=True)
     shutil.copy(tiny_run / "saved_model" / "assets" / "vae_gan_tf.json", run / "saved_model" / "assets")
-    with pytest.raises(UserError, match="has no 'complete' endpoint and there is no model.keras"):
+    with pytest.raises(UserError, match="has no completion endpoint .complete or project. and there is no model.keras"):
         Restorer(run)
     shutil.copy(tiny_run / "model.keras", run / "model.keras")  # then it is rebuilt from model.keras
     restorer = Restorer(run)

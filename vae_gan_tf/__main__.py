@@ -1,4 +1,4 @@
-"""``python -m vae_gan_tf`` (or the ``vae-gan-tf`` console script): list the five commands, or run one as
+"""``python -m vae_gan_tf`` (or the ``vae-gan-tf`` console script): list the seven commands, or run one as
 ``vae-gan-tf COMMAND ARGS``, the same as ``python -m vae_gan_tf.COMMAND ARGS``. No TensorFlow import."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ COMMANDS = {
     "evaluate": "sample-quality and likelihood metrics of a run, into RUN/eval.json",
     "compare": "a report comparing runs, answering the documents' questions",
     "verify": "check the documents' formulas against exact references",
+    "complete": "fill the masked pixels of held-out images with a run (image completion)",
+    "denoise": "remove noise from held-out images with a run",
 }
 
 

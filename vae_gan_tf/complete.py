@@ -18,6 +18,7 @@ from pathlib import Path
 from vae_gan_tf.cli.arguments import add_restoration_args, add_version, check_restoration_args
 from vae_gan_tf.uses.masks_and_noise import MASK_KINDS, check_mask_spec
 from vae_gan_tf.errors import run_cli
+from vae_gan_tf.runs.folder import USES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,27 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     return add_version(add_restoration_args(parser, "which held-out images, and random masks"))
 
 
-def completion_scores(images, labels, masks, completed, steps, source) -> dict:
-    """MSE / PSNR over the missing pixels, of the completions and of the masked input (missing = 0), and the
-    classifier's accuracy on originals, masked inputs and completions."""
-    import numpy as np
-
-    from vae_gan_tf.uses.masks_and_noise import masked_mse, psnr
-    from vae_gan_tf.uses.restorer import classifier_accuracy
-
-    missing = 1.0 - masks
-    mse, baseline = masked_mse(images, completed, missing), masked_mse(images, images * masks, missing)
-    scores = {"images": int(len(images)), "steps": int(steps), "missing_fraction": float(missing.mean()),
-              "known_pixels_unchanged": bool(np.array_equal(completed * masks, images * masks)),
-              "masked_mse": float(mse.mean()), "masked_psnr": float(psnr(mse).mean()),
-              "masked_psnr_zero_fill": float(psnr(baseline).mean())}
-    if labels is not None:
-        scores.update({"accuracy_original": classifier_accuracy(images, labels, source),
-                       "accuracy_masked": classifier_accuracy(images * masks, labels, source),
-                       "accuracy_completed": classifier_accuracy(completed, labels, source)})
-    return {key: (round(v, 6) if isinstance(v, float) else v) for key, v in scores.items()}
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     mask_spec = check_mask_spec(args.mask)
@@ -70,6 +50,7 @@ def main(argv=None) -> int:
         make_masks(mask_spec, (1, *shape), args.seed)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from vae_gan_tf.uses.restorer import DEFAULT_STEPS, Restorer, held_out, record, save_rows
+    from vae_gan_tf.uses.scores import completion_scores
 
     restorer = Restorer(args.run)
     steps = args.steps or DEFAULT_STEPS[restorer.endpoint]
@@ -92,7 +73,7 @@ def main(argv=None) -> int:
         first = slice(0, args.metrics_n)
         scores = completion_scores(images[first], None if labels is None else labels[first], masks[first],
                                    completed[first], steps, config.data.source)
-        save_rows(rows, restorer.run_dir / "uses" / f"complete_{name.replace(':', '')}.png",
+        save_rows(rows, restorer.run_dir / USES / f"complete_{name.replace(':', '')}.png",
                   f"{title}: originals / masked / completed")
         path = record(restorer.run_dir, "completion", name, scores)
         print("  ".join(f"{k}={v}" for k, v in scores.items()))

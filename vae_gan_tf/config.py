@@ -89,10 +89,42 @@ class UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def shipped_configs() -> dict[str, Path]:
+    """The YAML recipes that ship with the package (the top-level configs/ folder, installed as the package
+    data of ``vae_gan_tf.configs``), by name: ``{"dcgan_mnist": .../dcgan_mnist.yaml, ...}``."""
+    from importlib import resources
+
+    try:
+        folder = resources.files("vae_gan_tf.configs")
+    except ModuleNotFoundError:
+        raise UserError("the shipped configs (vae_gan_tf.configs) are not installed; run pip install -e . "
+                        "in the repository, or give a path like configs/vae_mnist5k.yaml") from None
+    return {entry.name[:-len(".yaml")]: Path(str(entry)) for entry in folder.iterdir()
+            if entry.name.endswith(".yaml") and entry.is_file()}
+
+
+def resolve_config_path(name_or_path: str | Path) -> Path:
+    """``--config FILE or NAME``: an existing path as it is; a bare name (``dcgan_mnist`` or
+    ``dcgan_mnist.yaml``: no folder part, not an existing file) one of :func:`shipped_configs`, else a
+    UserError naming the closest; any other path as it is (:func:`load_yaml` reports it)."""
+    path = Path(name_or_path)
+    text = str(name_or_path)
+    if path.exists() or not text or path.name != text:
+        return path
+    name = text[:-len(".yaml")] if text.endswith(".yaml") else text
+    shipped = shipped_configs()
+    if name in shipped:
+        return shipped[name]
+    close = difflib.get_close_matches(name, sorted(shipped), n=3)
+    hint = f" (closest: {', '.join(close)})" if close else ""
+    raise UserError(f"config file {text!r} does not exist and is not a shipped config name{hint}; "
+                    "python -m vae_gan_tf.train --list-configs lists the names")
+
+
 def load_yaml(path: str | Path) -> dict:
     """Read a YAML mapping with :class:`UniqueKeyLoader`; a missing, unreadable or malformed file is a
-    UserError."""
-    path = Path(path)
+    UserError. ``path`` may be a shipped config's name (:func:`resolve_config_path`)."""
+    path = resolve_config_path(path)
     if path.is_dir():
         raise UserError(f"--config {str(path)!r} is a folder; give a YAML file such as configs/vae_mnist5k.yaml")
     if not path.is_file():
@@ -180,7 +212,8 @@ def build_config(raw: dict) -> Config:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """The config from a YAML file (or the defaults) with ``--set`` overrides applied."""
+    """The config from a YAML file or a shipped config's name (or the defaults) with ``--set`` overrides
+    applied."""
     raw = load_yaml(path) if path is not None else {}
     return build_config(apply_overrides(raw, overrides or []))
 

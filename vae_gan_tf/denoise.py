@@ -15,6 +15,7 @@ import os
 from vae_gan_tf.cli.arguments import add_restoration_args, add_version, check_restoration_args
 from vae_gan_tf.uses.masks_and_noise import NOISE_KINDS, check_noise_spec
 from vae_gan_tf.errors import run_cli
+from vae_gan_tf.runs.folder import USES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,28 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     return add_version(add_restoration_args(parser, "which held-out images, and the noise"))
 
 
-def denoising_scores(images, noisy, denoised) -> dict:
-    """Mean PSNR (dB, all pixels) of the noisy and the denoised images, and the gain."""
-    from vae_gan_tf.uses.masks_and_noise import masked_mse, psnr
-
-    before, after = float(psnr(masked_mse(images, noisy)).mean()), float(
-        psnr(masked_mse(images, denoised)).mean()
-    )
-    return {
-        "images": int(len(images)),
-        "psnr_noisy": round(before, 4),
-        "psnr_denoised": round(after, 4),
-        "psnr_gain": round(after - before, 4),
-    }
-
-
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     noise = check_noise_spec(args.noise)
     check_restoration_args(args)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from vae_gan_tf.uses.masks_and_noise import corrupt
+    from vae_gan_tf.data.corruption import corrupt
     from vae_gan_tf.uses.restorer import DEFAULT_STEPS, Restorer, held_out, record, save_rows
+    from vae_gan_tf.uses.scores import denoising_scores
 
     restorer = Restorer(args.run)
     steps = args.steps or DEFAULT_STEPS["project"]
@@ -69,7 +56,7 @@ def main(argv=None) -> int:
     if args.metrics:
         save_rows(
             [images[shown], noisy[shown], denoised[shown]],
-            restorer.run_dir / "uses" / f"denoise_{noise.replace(':', '')}.png",
+            restorer.run_dir / USES / f"denoise_{noise.replace(':', '')}.png",
             title,
         )
         if restorer.endpoint == "project":  # the VAE family's reconstruction has no steps

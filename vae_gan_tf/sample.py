@@ -12,7 +12,7 @@ from pathlib import Path
 
 from vae_gan_tf.cli.arguments import add_version, check_seed
 from vae_gan_tf.errors import UserError, run_cli
-from vae_gan_tf.runs.saved_model import find_saved_model, load_saved_model, prior_samples, read_export_info
+from vae_gan_tf.runs.saved_model import find_saved_model, load_saved_model, prior_samples, read_export_info, slerp
 from vae_gan_tf.cli.tensorflow_import import import_tensorflow
 
 MAX_N = 1024  # images in one grid (32 x 32); a larger grid is unreadable and its figure costs gigabytes
@@ -45,18 +45,6 @@ def check_out(out: str) -> Path:
     if blocking is not None:
         raise UserError(f"--out {out}: {blocking} is a file, not a folder; pick another --out")
     return path
-
-
-def slerp(a, b, steps):
-    """Spherical interpolation between two Gaussian draws (White 2016), which keeps the prior's norm."""
-    import numpy as np
-
-    t = np.linspace(0.0, 1.0, steps)[:, None]
-    cos = np.sum(a * b) / (np.linalg.norm(a) * np.linalg.norm(b))
-    omega = np.arccos(np.clip(cos, -1.0, 1.0))
-    if omega < 1e-6:
-        return (1 - t) * a + t * b
-    return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
 
 
 def main(argv=None) -> int:

@@ -26,10 +26,10 @@ import yaml
 
 from vae_gan_tf.cli.arguments import add_version
 from vae_gan_tf.training.cluster import check_tpu_address, read_tf_config
-from vae_gan_tf.config import load_config, with_absolute_paths
+from vae_gan_tf.config import load_config, shipped_configs, with_absolute_paths
 from vae_gan_tf.errors import UserError, end_progress_line, first_line, run_cli
 from vae_gan_tf.cli.tensorflow_import import import_tensorflow
-from vae_gan_tf.runs.folder import (MARKER, check_not_in_use, first_difference, foreign_entries, is_no_space,
+from vae_gan_tf.runs.folder import (CHECKPOINTS, CONFIG_FILE, MARKER, check_not_in_use, first_difference, foreign_entries, is_no_space,
                                    is_run_folder, lock, overwrite_sibling, recorded_config, swap_in)
 
 DEFAULT_RUN_NAME = "vae_mnist5k"
@@ -44,7 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m vae_gan_tf.train",
         description="Train a model (VAE, beta-VAE, IWAE, CVAE, autoencoder, VAE/GAN, sequence VAE, GAN, CGAN, "
                     "WGAN) from a YAML config into a run folder (docs/run_folder.md).")
-    parser.add_argument("--config", metavar="FILE", help="YAML config (default: built-in conv VAE on mnist5k)")
+    parser.add_argument("--config", metavar="FILE|NAME",
+                        help="YAML config: a FILE, or the NAME of a shipped one such as dcgan_mnist (see "
+                             "--list-configs); default: built-in conv VAE on mnist5k")
+    parser.add_argument("--list-configs", action="store_true",
+                        help="list the shipped config names with their first comment line, and exit")
     parser.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
                         help="override one config key, e.g. --set model.latent_dim=32 (repeatable)")
     parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/<config name>)")
@@ -66,11 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
 def check_resume(run_dir: Path, overrides: list[str], config_path) -> None:
     """The UserErrors of ``--resume`` that need no TensorFlow: no run, no checkpoint, a --config, a
     forbidden --set, or a config.yaml that differs from the config its checkpoint was trained with."""
-    if not (run_dir / "config.yaml").is_file():
+    if not (run_dir / CONFIG_FILE).is_file():
         raise UserError(f"{run_dir} is not a run folder (no config.yaml); give the --out of an earlier run")
     if config_path:
         raise UserError("--resume continues the run's own config.yaml; drop --config")
-    saved = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+    saved = yaml.safe_load((run_dir / CONFIG_FILE).read_text()) or {}
     if isinstance(saved, dict) and (saved.get("train") or {}).get("strategy") == "multi_worker":
         raise UserError("--resume is not supported with train.strategy=multi_worker: the other workers' "
                         "checkpoints are temporary; start a new run with another --out")
@@ -78,7 +82,7 @@ def check_resume(run_dir: Path, overrides: list[str], config_path) -> None:
     if changed:
         raise UserError(f"--resume continues the saved config; only {', '.join(RESUMABLE_KEYS)} may change "
                         f"(not {changed[0]}); start a new run to change it")
-    checkpoint = run_dir / "checkpoints" / "latest.weights.h5"
+    checkpoint = run_dir / CHECKPOINTS / "latest.weights.h5"
     if not checkpoint.is_file():
         raise UserError(f"{run_dir} has no checkpoint to continue from ({checkpoint} is missing); train it "
                         f"again with --overwrite --out {run_dir}")
@@ -87,7 +91,7 @@ def check_resume(run_dir: Path, overrides: list[str], config_path) -> None:
 def check_recorded_config(run_dir: Path, config) -> None:
     """Refuse a config.yaml edited by hand since its checkpoint was written (beyond RESUMABLE_KEYS)."""
     try:
-        recorded = recorded_config(run_dir / "checkpoints" / "latest.weights.h5")
+        recorded = recorded_config(run_dir / CHECKPOINTS / "latest.weights.h5")
     except (OSError, ValueError) as err:
         raise UserError(f"checkpoint {run_dir / 'checkpoints'} cannot be restored ({first_line(err)}); it was "
                         "left untouched; start a new run with another --out") from None
@@ -118,11 +122,11 @@ def resolve_run(args) -> tuple:
         run_dir = Path(args.out)
         check_not_in_use(run_dir)
         check_resume(run_dir, overrides, args.config)
-        config = load_config(run_dir / "config.yaml", overrides)
+        config = load_config(run_dir / CONFIG_FILE, overrides)
         check_recorded_config(run_dir, config)
         return config, run_dir, "resume"
     config = with_absolute_paths(load_config(args.config, overrides))
-    name = Path(args.config).stem if args.config else DEFAULT_RUN_NAME
+    name = Path(args.config).stem if args.config else DEFAULT_RUN_NAME  # a shipped name: dcgan_mnist(.yaml)
     run_dir = Path(args.out) if args.out else Path("runs") / name
     if run_dir.exists() and not run_dir.is_dir():
         raise UserError(f"--out {run_dir} is a file, not a folder; pick another --out")
@@ -159,8 +163,23 @@ def claim(run_dir: Path, mode: str) -> tuple:
     return target, locks
 
 
+def list_configs() -> list[str]:
+    """``--list-configs``: each shipped config's name and the first line of its leading comment, sorted."""
+    shipped = sorted(shipped_configs().items())
+    width = max((len(name) for name, _ in shipped), default=0)
+    lines = []
+    for name, path in shipped:
+        first = (path.read_text(encoding="utf-8").splitlines() or [""])[0]
+        summary = first.lstrip("#").strip() if first.startswith("#") else ""
+        lines.append(f"{name:<{width}}  {summary}".rstrip())
+    return lines
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.list_configs:  # before any config is read and without TensorFlow: answers at once
+        print("\n".join(list_configs()))
+        return 0
     config, run_dir, mode = resolve_run(args)
     if config.train.strategy == "multi_worker":  # fail before TensorFlow is imported
         read_tf_config(os.environ)
@@ -213,7 +232,7 @@ def train_and_report(args, config, run_dir, target, mode, stop_request, stopped_
         print(f"stopped by {SIGNAL_NAMES[signum]} at {err}{hint}", file=sys.stderr)
         return 128 + signum
     except UserError:
-        if mode == "new" and not (target / "config.yaml").exists():  # refused before anything was written
+        if mode == "new" and not (target / CONFIG_FILE).exists():  # refused before anything was written
             (target / MARKER).unlink(missing_ok=True)
         raise
     except Exception as err:

@@ -16,7 +16,9 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from vae_gan_tf.config import SEQUENCE_SOURCES, TOY_SOURCES, Config, check_image_shape, images_per_step
+from vae_gan_tf.config import Config, check_image_shape, images_per_step
+from vae_gan_tf.data.pixels import from_unit_range, pixel_range
+from vae_gan_tf.data.source_names import SEQUENCE_SOURCES, TOY_SOURCES
 from vae_gan_tf.data.sources import ImageArrays, load_source
 from vae_gan_tf.errors import UserError
 
@@ -57,11 +59,6 @@ def prepare_images(arrays: ImageArrays, config: Config) -> np.ndarray:
                                  antialias=True).numpy()
         images = np.clip(images, 0.0, 1.0)
     return images.astype(np.float32)
-
-
-def scale_images(images: np.ndarray, scale: str) -> np.ndarray:
-    """[0, 1] -> [0, 1] (``unit``, Bernoulli likelihood) or [-1, 1] (``symmetric``, tanh generators)."""
-    return images if scale == "unit" else images * 2.0 - 1.0
 
 
 def binarize(images: tf.Tensor, seed: int, index: tf.Tensor) -> tf.Tensor:
@@ -190,8 +187,8 @@ def make_datasets(config: Config, replicas: int = 1) -> DataBundle:
                         f"{batch} one step needs (train.batch_size x model.d_steps); lower train.batch_size "
                         "or data.validation_split")
     scale = "unit" if d.source in TOY_SOURCES + SEQUENCE_SOURCES else d.scale  # not pixels: never rescaled
-    train_images = scale_images(images[train_idx], scale)
-    val_images = scale_images(images[val_idx], scale) if len(val_idx) else None
+    train_images = from_unit_range(images[train_idx], pixel_range(scale))
+    val_images = from_unit_range(images[val_idx], pixel_range(scale)) if len(val_idx) else None
     if val_images is not None and d.binarize and d.source not in TOY_SOURCES:  # fixed, for held-out images
         val_images = (np.random.default_rng(SPLIT_SEED).random(val_images.shape) < val_images).astype(np.float32)
     labels = arrays.labels

@@ -77,6 +77,13 @@ def load_source(source: str, split: str = "train", image_size: int | None = None
                     "idx:DIR, npz:FILE or folder:DIR")
 
 
+def has_test_split(source: str) -> bool:
+    """Whether ``source`` has a test split of its own (else its held-out images are the validation split)."""
+    if source.startswith("idx:"):
+        return _find_idx(Path(source[4:]).expanduser(), "t10k-images-idx3-ubyte") is not None
+    return source in ("mnist", "fashion_mnist", "cifar10", "ring8", "grid25", "sines")
+
+
 def _only_train(source: str, split: str) -> None:
     if split != "train":
         raise UserError(f"data source {source!r} has no {split!r} split; its validation data is "

@@ -1,5 +1,5 @@
 """``evaluate --metrics cas,augment`` for a conditional run (CVAE, CGAN): its labelled samples as training
-data for the feature CNN, beside as many real images (metrics/classification.py)."""
+data for the feature CNN, beside as many real images (evaluation/metrics/classification.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from vae_gan_tf.data.held_out import held_out_images, training_images
 from vae_gan_tf.errors import UserError
+from vae_gan_tf.runs.folder import SAVED_MODEL
+from vae_gan_tf.runs.saved_model import load_saved_model, prior_codes, unit_range_samples
 
 USEFULNESS_METRICS = ("cas", "augment")
 CLASSIFIER_STEPS = 1000
@@ -23,33 +26,16 @@ def check_conditional(info: dict, run_dir: Path, chosen) -> None:
                         f"unconditional {info['family']}; evaluate a cvae or cgan run")
 
 
-def labelled_splits(config):
-    """(train images, labels), (test images, labels) in [0, 1]: the run's training images (its validation
-    images left out) and its source's test split, or those validation images where there is none."""
-    from vae_gan_tf.data.pipeline import prepare_images, split_validation
-    from vae_gan_tf.data.sources import load_source
-
-    arrays = load_source(config.data.source, "train", config.data.image_size)
-    images = prepare_images(arrays, config)
-    train_idx, val_idx = split_validation(len(images), config.data.validation_split)
-    try:
-        test = load_source(config.data.source, "test", config.data.image_size)
-        test_pair = (prepare_images(test, config), test.labels)
-    except UserError:
-        test_pair = (images[val_idx], arrays.labels[val_idx])
-    return (images[train_idx], arrays.labels[train_idx]), test_pair
-
-
 def usefulness_metrics(run_dir: Path, config, info: dict, chosen, n: int, seed: int, progress=None) -> dict:
     """CAS beside the real-data baseline (``n`` images each, classes balanced for the generated ones) and the
     augmentation gains for AUGMENT_PER_CLASS real images per class over AUGMENT_SEEDS."""
-    from vae_gan_tf.evaluate import generated_samples_for_labels
     from vae_gan_tf.evaluation.metrics.classification import augmentation_gain, classification_accuracy_score
 
     classes = int(info["num_classes"])
-    real, test = labelled_splits(config)
+    real, test = training_images(config), held_out_images(config)
     labels = np.arange(n) % classes
-    generated = (generated_samples_for_labels(run_dir, labels, seed), labels)
+    loaded = load_saved_model(run_dir / SAVED_MODEL)
+    generated = (unit_range_samples(loaded, info, prior_codes(info, n, seed + 2), labels), labels)
     results: dict = {"classifier_steps": CLASSIFIER_STEPS, "test_images": int(len(test[1]))}
     if "cas" in chosen:
         order = np.random.default_rng(seed).permutation(len(real[1]))[:n]

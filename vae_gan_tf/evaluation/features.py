@@ -179,3 +179,16 @@ def make_extractor(kind: str, source: str) -> FeatureExtractor:
         raise UserError(f"no classifier trained for data source {source!r}; train one with "
                         f"python -m vae_gan_tf.evaluate --train-classifier {source}")
     return ClassifierExtractor(path)
+
+
+def train_classifier_for(source: str, epochs: int, verbose="auto", image_size: int | None = None) -> dict:
+    """Train and cache the feature classifier of ``source`` (a labelled image source)."""
+    from vae_gan_tf.data.sources import load_source
+
+    arrays = load_source(source, "train", image_size)
+    if arrays.labels is None:
+        raise UserError(f"data source {source!r} has no labels; the classifier needs a labelled source "
+                        "(mnist5k, digits, mnist, idx:DIR with label files, folder:DIR with class sub-folders)")
+    if arrays.images.ndim != 4:
+        raise UserError(f"data source {source!r} holds points, not images: no classifier is needed")
+    return train_classifier(arrays.images, arrays.labels, classifier_path(source), epochs=epochs, verbose=verbose)

@@ -13,11 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-
-def to_unit_range(images: np.ndarray, pixel_range: tuple[float, float]) -> np.ndarray:
-    """Map images from ``pixel_range`` (e.g. (-1, 1)) to [0, 1] and clip."""
-    low, high = pixel_range
-    return np.clip((np.asarray(images, np.float32) - low) / (high - low), 0.0, 1.0)
+from vae_gan_tf.data.pixels import to_unit_range  # noqa: E402
 
 
 def tile(images: np.ndarray, ncols: int) -> np.ndarray:

@@ -4,12 +4,13 @@ the ``cas`` / ``augment`` entries of ``RUN/eval.json``, with the grids those com
 """
 
 from __future__ import annotations
-
 import base64
 import html
 import json
 import shutil
 from pathlib import Path
+
+from vae_gan_tf.runs.folder import EVAL_FILE, USES, USES_FILE
 
 QUESTIONS = (
     (
@@ -32,11 +33,11 @@ QUESTIONS = (
 def uses_of(run_dir: Path, name: str, images_dir: Path) -> dict:
     """What ``run_dir`` has measured for the uses, and its grids copied into ``images_dir``."""
     run_dir = Path(run_dir)
-    uses = json.loads((run_dir / "uses.json").read_text()) if (run_dir / "uses.json").is_file() else {}
-    evaluation = json.loads((run_dir / "eval.json").read_text()) if (run_dir / "eval.json").is_file() else {}
+    uses = json.loads((run_dir / USES_FILE).read_text()) if (run_dir / USES_FILE).is_file() else {}
+    evaluation = json.loads((run_dir / EVAL_FILE).read_text()) if (run_dir / EVAL_FILE).is_file() else {}
     samples = {k: v for k, v in evaluation.get("metrics", {}).items() if k.startswith(("cas", "augment"))}
     pictures = []
-    for picture in sorted((run_dir / "uses").glob("*.png")) if (run_dir / "uses").is_dir() else []:
+    for picture in sorted((run_dir / USES).glob("*.png")) if (run_dir / USES).is_dir() else []:
         target = images_dir / f"{name}_uses_{picture.name}"
         shutil.copyfile(picture, target)
         pictures.append(target)

@@ -27,13 +27,24 @@ from vae_gan_tf import __version__
 from vae_gan_tf.errors import UserError
 
 MARKER = ".vae_gan_tf_run"
-# Every top-level name this tool writes into a run folder (training/fit.py's docstring, evaluate's eval.json).
-# Add a new artefact here, or ``--overwrite`` refuses folders that hold it.
-RUN_ENTRIES = frozenset({
-    MARKER, "config.yaml", "checkpoints", "history.csv", "logs", "samples", "train.log", "model.keras",
-    "saved_model", "reconstructions.png", "curves.png", "metrics.json", "eval.json",
-    "uses.json", "uses",  # complete / denoise --metrics (uses/restorer.py)
-})
+# The run folder's entries (what each holds: training/fit.py's docstring). Name them through these constants.
+CONFIG_FILE = "config.yaml"  # the resolved config (what --resume continues)
+CHECKPOINTS = "checkpoints"  # training.callbacks.ResumableBackup
+HISTORY_FILE = "history.csv"
+LOGS = "logs"  # TensorBoard
+SAMPLES = "samples"
+TRAIN_LOG = "train.log"
+MODEL_FILE = "model.keras"
+SAVED_MODEL = "saved_model"
+RECONSTRUCTIONS = "reconstructions.png"
+CURVES = "curves.png"
+METRICS_FILE = "metrics.json"
+EVAL_FILE = "eval.json"  # evaluate
+USES_FILE = "uses.json"  # complete / denoise --metrics (uses/restorer.py)
+USES = "uses"  # their grids
+# Every top-level name this tool writes into a run folder: ``--overwrite`` refuses folders that hold others.
+RUN_ENTRIES = frozenset({MARKER, CONFIG_FILE, CHECKPOINTS, HISTORY_FILE, LOGS, SAMPLES, TRAIN_LOG, MODEL_FILE,
+                         SAVED_MODEL, RECONSTRUCTIONS, CURVES, METRICS_FILE, EVAL_FILE, USES_FILE, USES})
 INCOMING = ".incoming"  # infix of the temporary names of atomic writes
 
 
@@ -145,13 +156,13 @@ def has_final_artefacts(folder: Path) -> bool:
 
     folder = Path(folder)
     try:
-        with zipfile.ZipFile(folder / "model.keras") as archive:
+        with zipfile.ZipFile(folder / MODEL_FILE) as archive:
             if archive.testzip() is not None:
                 return False
-        json.loads((folder / "metrics.json").read_text())
+        json.loads((folder / METRICS_FILE).read_text())
     except (OSError, ValueError, zipfile.BadZipFile):
         return False
-    return (folder / "saved_model" / "saved_model.pb").is_file()
+    return (folder / SAVED_MODEL / "saved_model.pb").is_file()
 
 
 def overwrite_sibling(folder: Path) -> Path:

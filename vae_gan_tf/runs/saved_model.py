@@ -1,5 +1,6 @@
 """Reading an exported SavedModel (``RUN/saved_model``) without the model classes: where it is, its
-``assets/vae_gan_tf.json`` description, and loading it with one clear error when it is broken."""
+``assets/vae_gan_tf.json`` description, loading it with one clear error when it is broken, and drawing from
+it: the one sampling loop that sample, evaluate, compare and the conditional scores share."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from pathlib import Path
 
 from vae_gan_tf.errors import UserError, first_line
+from vae_gan_tf.runs.folder import SAVED_MODEL
 
 INFO_FILE = "assets/vae_gan_tf.json"  # family, endpoints, image_shape, latent_dim, pixel_range, num_classes
 
@@ -14,7 +16,7 @@ INFO_FILE = "assets/vae_gan_tf.json"  # family, endpoints, image_shape, latent_d
 def find_saved_model(path) -> Path:
     """``path`` itself or ``path/saved_model``, whichever holds a saved_model.pb."""
     path = Path(path)
-    for candidate in (path / "saved_model", path):
+    for candidate in (path / SAVED_MODEL, path):
         if (candidate / "saved_model.pb").is_file():
             return candidate
     raise UserError(f"{path} holds no SavedModel (no saved_model.pb in it or in its saved_model/); "
@@ -44,17 +46,49 @@ def load_saved_model(saved_model: Path):
         raise UserError(f"{saved_model} could not be loaded as a SavedModel ({first_line(err)})") from None
 
 
-def prior_samples(loaded, info: dict, z, labels=None):
-    """Images (as NumPy) from a loaded export's ``sample`` endpoint for the latent codes ``z``. A conditional
+def prior_samples(loaded, info: dict, z, labels=None, batch: int = 500, progress=None):
+    """Samples (as NumPy, in the model's pixel range) from a loaded export's ``sample`` endpoint for the
+    latent codes ``z``, ``batch`` codes per call (``progress``: a Keras Progbar to advance). A conditional
     export (``num_classes`` in its info) also takes one label per code: ``labels``, or the classes in turn;
     a sequence export (``length`` in its info) takes the number of steps to generate: the data's."""
     import numpy as np
     import tensorflow as tf
 
     classes = info.get("num_classes")
-    if classes is None:
-        lengths = [tf.constant(info["length"])] if "length" in info else []
-        return loaded.sample(tf.constant(z, tf.float32), *lengths).numpy()
-    if labels is None:
+    if classes is not None and labels is None:
         labels = np.arange(len(z)) % classes
-    return loaded.sample(tf.constant(z, tf.float32), tf.constant(labels, tf.int32)).numpy()
+    lengths = [tf.constant(info["length"])] if "length" in info else []
+    chunks = []
+    for start in range(0, len(z), batch):
+        given = [] if classes is None else [tf.constant(labels[start:start + batch], tf.int32)]
+        chunks.append(loaded.sample(tf.constant(z[start:start + batch], tf.float32), *given, *lengths).numpy())
+        if progress is not None:
+            progress.add(len(chunks[-1]))
+    return np.concatenate(chunks)
+
+
+def unit_range_samples(loaded, info: dict, z, labels=None, progress=None):
+    """:func:`prior_samples` of images mapped to [0, 1] (2-D points and sequences unchanged)."""
+    from vae_gan_tf.data.pixels import to_unit_range
+
+    samples = prior_samples(loaded, info, z, labels, progress=progress)
+    return samples if len(info["image_shape"]) == 1 else to_unit_range(samples, tuple(info["pixel_range"]))
+
+
+def prior_codes(info: dict, n: int, seed: int):
+    """``n`` codes z ~ N(0, I) of the export's latent size, drawn from ``seed`` (float32)."""
+    import numpy as np
+
+    return np.random.default_rng(seed).standard_normal((n, info["latent_dim"])).astype(np.float32)
+
+
+def slerp(a, b, steps):
+    """Spherical interpolation between two Gaussian draws (White 2016), which keeps the prior's norm."""
+    import numpy as np
+
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    cos = np.sum(a * b) / (np.linalg.norm(a) * np.linalg.norm(b))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if omega < 1e-6:
+        return (1 - t) * a + t * b
+    return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)

@@ -19,12 +19,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from vae_gan_tf.data.held_out import held_out_images
+from vae_gan_tf.data.pixels import pixel_range, to_unit_range
 from vae_gan_tf.errors import UserError
 from vae_gan_tf.evaluation.features import classifier_path, make_extractor
 from vae_gan_tf.evaluation.metrics.fid import fid_from_features
 from vae_gan_tf.evaluation.metrics.kid import kid_from_features
 from vae_gan_tf.evaluation.metrics.precision_recall import density_coverage, precision_recall
-from vae_gan_tf.report.plotting import to_unit_range
 
 EVAL_COLUMNS = ("eval_fid", "eval_kid", "eval_precision", "eval_recall", "eval_density", "eval_coverage")
 CLASSIFIER_EPOCHS = 10  # what python -m vae_gan_tf.evaluate --train-classifier uses by default
@@ -43,30 +44,12 @@ def sample_quality(real_features: np.ndarray, fake_features: np.ndarray, seed: i
     return {name: float(value) for name, value in zip(EVAL_COLUMNS, values)}
 
 
-def held_out_images(config, data, n: int) -> np.ndarray:
-    """Up to ``n`` real images in [0, 1] that training never sees: the source's test split when it has one
-    (mnist, idx:, the keras.datasets sources), else the run's validation images."""
-    from vae_gan_tf.data.pipeline import prepare_images
-    from vae_gan_tf.data.sources import load_source
-
-    try:
-        images = prepare_images(load_source(config.data.source, "test", config.data.image_size), config)
-    except (UserError, FileNotFoundError):  # no test split: the held-out validation images
-        if data.validation_images is None:
-            raise UserError("train.eval_every_epochs needs held-out images: this source has no test split "
-                            "and data.validation_split is 0; set data.validation_split=0.1") from None
-        scale = (0.0, 1.0) if config.data.scale == "unit" else (-1.0, 1.0)
-        images = to_unit_range(data.validation_images, scale)
-    order = np.random.default_rng(config.train.seed).permutation(len(images))[:n]
-    return images[order]
-
-
 def ensure_classifier(source: str, verbose="auto") -> None:
     """Train and cache the feature classifier of ``source`` once (Keras's progress bar) if there is none."""
     if classifier_path(source).is_file():
         return
     from vae_gan_tf.data.sources import load_source
-    from vae_gan_tf.evaluate import train_classifier_for
+    from vae_gan_tf.evaluation.features import train_classifier_for
 
     if load_source(source, "train").labels is None:
         raise UserError(f"train.eval_every_epochs needs a feature classifier, and data source {source!r} has "
@@ -125,15 +108,15 @@ class EpochEvaluation(keras.callbacks.Callback):
             self.run_log.write(f"eval after epoch {epoch + 1}: {shown} ({self.seconds[-1]:.1f} s)")
 
 
-def make_epoch_evaluation(model, config, data, log_dir: Path, pixel_range, last_epoch: int):
+def make_epoch_evaluation(model, config, log_dir: Path, last_epoch: int):
     """The :class:`EpochEvaluation` of a run whose ``train.eval_every_epochs`` is set: the cached classifier
     (trained here once if missing) and the held-out real features, computed once per session. A source
     without labels is a UserError (no classifier can be trained on it)."""
     ensure_classifier(config.data.source)
     extractor = make_extractor("classifier", config.data.source)
-    real = held_out_images(config, data, config.train.eval_samples)
+    real, _ = held_out_images(config, config.train.eval_samples, config.train.seed)
     real_features, _ = extractor(real)
     z = np.random.default_rng(config.train.seed + 1).standard_normal((len(real), model.latent_dim))
-    return EpochEvaluation(extractor, real_features, z.astype(np.float32), pixel_range,
+    return EpochEvaluation(extractor, real_features, z.astype(np.float32), pixel_range(config.data.scale),
                            config.train.eval_every_epochs, last_epoch, log_dir,
                            num_classes=getattr(model, "num_classes", None), seed=config.train.seed)

@@ -50,23 +50,22 @@ from vae_gan_tf.training.callbacks import (DiscriminatorCollapseWarning, EpochTi
 from vae_gan_tf.config import (SEQUENCE_SOURCES, TOY_SOURCES, Config, dump_config, images_per_step,
                                total_epochs)
 from vae_gan_tf.data.pipeline import make_datasets, train_stream
+from vae_gan_tf.data.pixels import pixel_range
 from vae_gan_tf.data.toy2d import mixture
 from vae_gan_tf.training.strategy import check_batch, enable_determinism, is_chief, make_strategy, precision_policy, use_jit
 from vae_gan_tf.errors import UserError, first_line
 from vae_gan_tf.runs.export import export_saved_model
 from vae_gan_tf.models.catalog import build_model, compile_model
 from vae_gan_tf.report.plotting import read_history, save_curves, save_reconstructions, save_sequences
-from vae_gan_tf.runs.folder import atomic, has_final_artefacts, mark
+from vae_gan_tf.runs.folder import (CHECKPOINTS, CONFIG_FILE, CURVES, EVAL_FILE, HISTORY_FILE, LOGS, METRICS_FILE,
+                                    MODEL_FILE, RECONSTRUCTIONS, SAMPLES, SAVED_MODEL, TRAIN_LOG, atomic,
+                                    has_final_artefacts, mark)
 
 MODE_SAMPLES = 2500  # samples per mode-coverage estimate, as in VEEGAN and PacGAN
 
 
 class TrainingFailed(RuntimeError):
     """Training stopped on its own (non-finite loss); the message names the epoch and checkpoint."""
-
-
-def pixel_range(config: Config) -> tuple[float, float]:
-    return (0.0, 1.0) if config.data.scale == "unit" else (-1.0, 1.0)
 
 
 def check_checkpoint(model, checkpoint_dir: Path, steps_per_epoch: int) -> Position:
@@ -87,7 +86,7 @@ def check_checkpoint(model, checkpoint_dir: Path, steps_per_epoch: int) -> Posit
 def check_stage_boundary(run_dir: Path, config: Config, start: Position) -> None:
     """A two-stage run that has begun stage 2 keeps its stage 1 length (``train.epochs``): moving it would
     send the run back to stage 1. A UserError names the key to raise instead."""
-    saved = run_dir / "config.yaml"
+    saved = run_dir / CONFIG_FILE
     if not saved.is_file():
         return
     boundary = (yaml.safe_load(saved.read_text()) or {}).get("train", {}).get("epochs")
@@ -109,32 +108,32 @@ def make_callbacks(model, config: Config, run_dir: Path, timer: EpochTimer, run_
         if config.data.source in TOY_SOURCES:  # before CSVLogger: it adds mode metrics to the logs
             means, std = mixture(config.data.source)
             z = rng.standard_normal((MODE_SAMPLES, model.latent_dim)).astype(np.float32)
-            callbacks.append(ModeCoverage(run_dir / "samples", z, means, std, run_log))
+            callbacks.append(ModeCoverage(run_dir / SAMPLES, z, means, std, run_log))
         elif config.data.source in SEQUENCE_SOURCES:  # curves, not images
             z = rng.standard_normal((config.train.sample_count, model.latent_dim)).astype(np.float32)
-            callbacks.append(SampleCurves(run_dir / "samples", z))
+            callbacks.append(SampleCurves(run_dir / SAMPLES, z))
         elif getattr(model, "num_classes", None):  # conditional: one row per class
             classes = model.num_classes
             columns = max(1, config.train.sample_count // classes)
             z = rng.standard_normal((classes * columns, model.latent_dim)).astype(np.float32)
             labels = np.repeat(np.arange(classes, dtype=np.int32), columns)
-            callbacks.append(SampleGrid(run_dir / "samples", z, pixel_range(config), labels, columns))
+            callbacks.append(SampleGrid(run_dir / SAMPLES, z, pixel_range(config.data.scale), labels, columns))
         else:
             z = rng.standard_normal((config.train.sample_count, model.latent_dim)).astype(np.float32)
-            callbacks.append(SampleGrid(run_dir / "samples", z, pixel_range(config)))
+            callbacks.append(SampleGrid(run_dir / SAMPLES, z, pixel_range(config.data.scale)))
     if "d_accuracy" in getattr(model, "trackers", {}):
         callbacks.append(DiscriminatorCollapseWarning(run_log))
     if config.train.time_budget_minutes is not None:
         callbacks.append(TimeBudget(config.train.time_budget_minutes, run_log))
     if chief:  # before the evaluation: its NaN columns of the epochs in between stay out of TensorBoard
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "logs")))
+        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / LOGS)))
     if evaluation is not None:  # before the backup: a kill during an evaluation repeats its epoch's end
         evaluation.run_log = run_log
         callbacks.append(evaluation)
     backup = ResumableBackup(checkpoint_dir, start, config.train.checkpoint_every_steps, config.to_dict())
     callbacks.append(backup)
     if chief:  # append: a run's fit calls (resume, two stages) write one file; a new run starts without one
-        callbacks.append(keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True))
+        callbacks.append(keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE), append=True))
     callbacks.append(timer)
     if stop_request is not None:  # last: an epoch's other callbacks finish before it stops
         callbacks.append(StopWhenRequested(stop_request, backup))
@@ -203,7 +202,7 @@ def _train(config, run_dir, strategy, jit, resume, verbose, startup_warnings, ch
     steps = data.steps_per_epoch
     start = Position(steps_per_epoch=steps)
     if resume:
-        start = check_checkpoint(model, run_dir / "checkpoints", steps)
+        start = check_checkpoint(model, run_dir / CHECKPOINTS, steps)
     epochs_done, epochs = start.epoch, total_epochs(config)
     finished = epochs_done >= epochs and not start.step
     if finished and (has_final_artefacts(run_dir) or not chief):
@@ -218,13 +217,13 @@ def _train(config, run_dir, strategy, jit, resume, verbose, startup_warnings, ch
     if chief and config.train.eval_every_epochs is not None:  # classifier and real features before any write
         from vae_gan_tf.training.epoch_evaluation import make_epoch_evaluation
 
-        evaluation = make_epoch_evaluation(model, config, data, run_dir / "logs", pixel_range(config), epochs)
+        evaluation = make_epoch_evaluation(model, config, run_dir / LOGS, epochs)
     mark(run_dir)
-    (run_dir / "eval.json").unlink(missing_ok=True)  # an evaluation of earlier weights is stale now
+    (run_dir / EVAL_FILE).unlink(missing_ok=True)  # an evaluation of earlier weights is stale now
     if not resume:
-        (run_dir / "history.csv").unlink(missing_ok=True)  # CSVLogger appends (make_callbacks)
-    dump_config(config, run_dir / "config.yaml")  # after the checks: a refused resume changes nothing
-    run_log = RunLog(run_dir / "train.log")
+        (run_dir / HISTORY_FILE).unlink(missing_ok=True)  # CSVLogger appends (make_callbacks)
+    dump_config(config, run_dir / CONFIG_FILE)  # after the checks: a refused resume changes nothing
+    run_log = RunLog(run_dir / TRAIN_LOG)
     run_log.warnings.extend(startup_warnings)
     for warning in startup_warnings:
         run_log.write(f"WARNING {warning}")
@@ -232,7 +231,7 @@ def _train(config, run_dir, strategy, jit, resume, verbose, startup_warnings, ch
                   f"{config.model.name} on {config.data.source}, {epochs} epochs"
                   + ("; all trained, writing the missing final artefacts" if finished else ""))
     # A non-chief worker checkpoints into a folder of its own, removed when it stops (module docstring).
-    checkpoint_dir = run_dir / "checkpoints" if chief else Path(tempfile.mkdtemp(prefix="vae_gan_tf_worker_"))
+    checkpoint_dir = run_dir / CHECKPOINTS if chief else Path(tempfile.mkdtemp(prefix="vae_gan_tf_worker_"))
     if not chief:
         run_log.write(f"not the chief: outputs are written by the chief; checkpoints go to {checkpoint_dir} "
                       "(removed at the end)")
@@ -287,12 +286,12 @@ def save_sequence_reconstructions(model, data, path: Path, count: int = 16) -> N
 
 def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, run_log: RunLog) -> dict:
     """Write model.keras, saved_model/, reconstructions.png (encoders), curves.png and metrics.json."""
-    with atomic(run_dir / "model.keras") as path:
+    with atomic(run_dir / MODEL_FILE) as path:
         model.save(path)
-    with atomic(run_dir / "saved_model") as path:
-        export_saved_model(model, path, pixel_range(config))
+    with atomic(run_dir / SAVED_MODEL) as path:
+        export_saved_model(model, path, pixel_range(config.data.scale))
     if config.data.source in SEQUENCE_SOURCES:
-        with atomic(run_dir / "reconstructions.png") as path:
+        with atomic(run_dir / RECONSTRUCTIONS) as path:
             save_sequence_reconstructions(model, data, path)
     elif hasattr(model, "encode"):
         held_out = data.validation_images if data.validation_images is not None else data.train_images
@@ -302,10 +301,10 @@ def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, ru
         code = model.encode(originals, *given)
         reconstructions = keras.ops.convert_to_numpy(
             model.decode(code[0] if isinstance(code, (list, tuple)) else code, *given))
-        with atomic(run_dir / "reconstructions.png") as path:
-            save_reconstructions(originals, reconstructions, path, pixel_range(config))
-    history = read_history(run_dir / "history.csv")
-    with atomic(run_dir / "curves.png") as path:
+        with atomic(run_dir / RECONSTRUCTIONS) as path:
+            save_reconstructions(originals, reconstructions, path, pixel_range(config.data.scale))
+    history = read_history(run_dir / HISTORY_FILE)
+    with atomic(run_dir / CURVES) as path:
         save_curves(history, path)
     metrics = {
         "model": config.model.name,
@@ -318,6 +317,6 @@ def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, ru
         "train_images_per_s": timer.images_per_second(images_per_step(config)),
         "warnings": run_log.warnings,
     }
-    with atomic(run_dir / "metrics.json") as path:
+    with atomic(run_dir / METRICS_FILE) as path:
         path.write_text(json.dumps(metrics, indent=2))
     return metrics

@@ -1,5 +1,6 @@
-"""Masks and noise for the completion and denoising uses (doc 002 §1.5 图像补充; doc 004 §5 降噪), and
-the two scores over pixels in [0, 1]. NumPy only: the CLIs check a spec before TensorFlow is imported.
+"""Masks and noise specs for the completion and denoising uses (doc 002 §1.5 图像补充; doc 004 §5 降噪), and
+the two scores over pixels in [0, 1]; the noise itself is ``data.corruption``. NumPy only: the CLIs check
+a spec before TensorFlow is imported.
 
 A mask is 1 where a pixel is known and 0 where it is missing, with the images' shape (N, H, W, C).
 """
@@ -112,32 +113,3 @@ def check_noise_spec(spec: str) -> str:
         raise UserError(f"--noise {spec!r} is not a noise; use one of {', '.join(NOISE_KINDS)}")
     _fraction(spec, "--noise", upper_open=name != "gaussian")
     return spec
-
-
-def corrupt(images: np.ndarray, spec: str, seed: int = 0) -> np.ndarray:
-    """Noisy copies of ``images`` in [0, 1]: ``gaussian:S`` adds N(0, S²) and clips, ``salt_pepper:P`` sets a
-    fraction P of pixels to 0 or 1 (half each), ``mask:P`` sets a fraction P to 0 (dropout noise; the
-    denoiser is not told which)."""
-    rng = np.random.default_rng(seed)
-    name, value = spec.partition(":")[0], float(spec.partition(":")[2])
-    per_pixel = rng.random(images.shape[:-1] + (1,))
-    if name == "gaussian":
-        return np.clip(images + value * rng.standard_normal(images.shape), 0.0, 1.0).astype(np.float32)
-    noisy = images.copy()
-    hit = np.broadcast_to(per_pixel < value, images.shape)
-    if name == "mask":
-        return np.where(hit, 0.0, noisy).astype(np.float32)
-    salt = np.broadcast_to(rng.random(per_pixel.shape) < 0.5, images.shape)
-    return np.where(hit, salt.astype(np.float32), noisy).astype(np.float32)
-
-
-def masked_mse(reference: np.ndarray, estimate: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Per-image mean squared error over the pixels where ``weights`` is 1 (all pixels without it)."""
-    weights = np.ones_like(reference) if weights is None else weights
-    flat = lambda a: a.reshape(len(a), -1).astype(np.float64)  # noqa: E731
-    return (flat(weights) * (flat(reference) - flat(estimate)) ** 2).sum(1) / flat(weights).sum(1)
-
-
-def psnr(mse: np.ndarray, peak: float = 1.0) -> np.ndarray:
-    """Peak signal-to-noise ratio PSNR = 10 log10(peak² / MSE) in dB, per image (MSE floored at 1e-10)."""
-    return 10.0 * np.log10(peak**2 / np.maximum(mse, 1e-10))

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from vae_gan_tf.data.held_out import held_out_images
 from vae_gan_tf.errors import UserError
 from vae_gan_tf.runs.saved_model import find_saved_model, load_saved_model, read_export_info
+from vae_gan_tf.runs.folder import CONFIG_FILE, MODEL_FILE, SAVED_MODEL, USES_FILE
 
 ENDPOINTS = ("complete", "project")  # the VAE family's chain, the GAN family's latent optimisation
 DEFAULT_STEPS = {"complete": 50, "project": 300}  # chain iterations / Adam steps on z
 BATCH = 64
-USES_FILE = "uses.json"
 
 
 class Restorer:
@@ -28,7 +29,7 @@ class Restorer:
 
     def __init__(self, run_dir):
         self.run_dir = Path(run_dir)
-        if not (self.run_dir / "config.yaml").is_file():
+        if not (self.run_dir / CONFIG_FILE).is_file():
             raise UserError(
                 f"{self.run_dir} is not a run folder (no config.yaml); give the --out of a finished "
                 "python -m vae_gan_tf.train"
@@ -49,7 +50,7 @@ class Restorer:
         self.low, self.span = float(low), float(high) - float(low)
 
     def _reexported(self):
-        keras_file = self.run_dir / "model.keras"
+        keras_file = self.run_dir / MODEL_FILE
         if not keras_file.is_file():
             raise UserError(
                 f"{self.run_dir}'s SavedModel has no completion endpoint ({' or '.join(ENDPOINTS)}) and there "
@@ -65,7 +66,7 @@ class Restorer:
         self._temporary = tempfile.TemporaryDirectory(prefix="vae_gan_tf_export_")
         model = keras.models.load_model(keras_file)
         path = export_saved_model(
-            model, Path(self._temporary.name) / "saved_model", tuple(self.info["pixel_range"])
+            model, Path(self._temporary.name) / SAVED_MODEL, tuple(self.info["pixel_range"])
         )
         return load_saved_model(path)
 
@@ -110,39 +111,17 @@ class Restorer:
 
 
 def held_out(run_dir: Path, n: int, seed: int, need_labels: bool):
-    """``n`` held-out images of the run's source in [0, 1] with their labels (None without): its test split
-    where there is one, else the validation images no run trains on (pipeline.split_validation)."""
+    """``n`` held-out images of the run's source in [0, 1] with their labels (None without) and the run's
+    config (data/held_out.py); a UserError for a conditional model on a source without labels."""
     from vae_gan_tf.config import load_config
-    from vae_gan_tf.data.pipeline import prepare_images, split_validation
-    from vae_gan_tf.data.sources import load_source
 
-    config = load_config(Path(run_dir) / "config.yaml")
-    try:
-        arrays = load_source(config.data.source, "test", config.data.image_size)
-        indices = np.arange(len(arrays.images))
-    except UserError:
-        arrays = load_source(config.data.source, "train", config.data.image_size)
-        indices = split_validation(len(arrays.images), config.data.validation_split)[1]
-    if len(indices) == 0:
-        raise UserError(
-            f"{run_dir} holds out no images (data.validation_split is 0); completion is measured on "
-            "held-out images"
-        )
-    if need_labels and arrays.labels is None:
+    config = load_config(Path(run_dir) / CONFIG_FILE)
+    images, labels = held_out_images(config, n, seed)
+    if need_labels and labels is None:
         raise UserError(
             f"data source {config.data.source!r} has no labels, which this conditional model needs"
         )
-    chosen = np.random.default_rng(seed).permutation(indices)[:n]
-    images = prepare_images(arrays, config)[chosen]
-    return images, (arrays.labels[chosen] if arrays.labels is not None else None), config
-
-
-def classifier_accuracy(images, labels, source: str) -> float:
-    """Accuracy of the library's feature classifier of ``source`` (evaluation/features.py) on ``images``."""
-    from vae_gan_tf.evaluation.features import make_extractor
-
-    _, probabilities = make_extractor("classifier", source)(images)
-    return float(np.mean(probabilities.argmax(axis=1) == labels))
+    return images, labels, config
 
 
 def record(run_dir: Path, section: str, key: str, values: dict) -> Path:

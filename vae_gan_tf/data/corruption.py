@@ -1,6 +1,7 @@
-"""Known degradations of real images, to check that a feature space sees them (Heusel et al. 2017,
-"GANs trained by a two time-scale update rule", §4 and Appendix A1: FID grows with Gaussian noise,
-Gaussian blur and salt and pepper noise). Images are NHWC in [0, 1]; every function returns a new array.
+"""Known corruptions of images: the noise that ``denoise`` removes (doc 004 §5) and the degradations that a
+feature space must see (Heusel et al. 2017, "GANs trained by a two time-scale update rule", §4 and
+Appendix A1: FID grows with Gaussian noise, Gaussian blur and salt and pepper noise), written once for both.
+Images are NHWC in [0, 1]; every function returns a new float32 array (NumPy and SciPy only).
 """
 
 from __future__ import annotations
@@ -19,15 +20,31 @@ def gaussian_blur(images: np.ndarray, sigma: float) -> np.ndarray:
 def additive_noise(images: np.ndarray, std: float, seed: int = 0) -> np.ndarray:
     """x + std·ε with ε ~ N(0, 1) per pixel, clipped to [0, 1]."""
     noise = np.random.default_rng(seed).standard_normal(images.shape).astype(np.float32)
-    return np.clip(images + std * noise, 0.0, 1.0)
+    return np.clip(images + std * noise, 0.0, 1.0).astype(np.float32)
 
 
 def salt_and_pepper(images: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
     """A ``fraction`` of the pixel positions set to 0 or 1 (each with probability ½), all channels alike."""
     rng = np.random.default_rng(seed)
-    hit = rng.random(images.shape[:3] + (1,)) < fraction
-    value = (rng.random(images.shape[:3] + (1,)) < 0.5).astype(np.float32)
+    hit = rng.random(images.shape[:-1] + (1,)) < fraction
+    value = (rng.random(images.shape[:-1] + (1,)) < 0.5).astype(np.float32)
     return np.where(hit, value, images).astype(np.float32)
+
+
+def dropout_noise(images: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
+    """A ``fraction`` of the pixel positions set to 0, all channels alike (the denoiser is not told which)."""
+    hit = np.random.default_rng(seed).random(images.shape[:-1] + (1,)) < fraction
+    return np.where(hit, 0.0, images).astype(np.float32)
+
+
+NOISES = {"gaussian": additive_noise, "salt_pepper": salt_and_pepper, "mask": dropout_noise}
+
+
+def corrupt(images: np.ndarray, spec: str, seed: int = 0) -> np.ndarray:
+    """The noise a spec names (``gaussian:SIGMA``, ``salt_pepper:P``, ``mask:P``; checked by
+    ``uses.masks_and_noise.check_noise_spec``) applied to ``images``."""
+    name, _, value = spec.partition(":")
+    return NOISES[name](images, float(value), seed)
 
 
 def drop_classes(images: np.ndarray, labels: np.ndarray, dropped: int, n: int) -> np.ndarray:
