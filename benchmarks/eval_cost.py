@@ -28,8 +28,8 @@ def measure(name: str, data_source: str, steps: int) -> dict:
 
     from vae_gan_tf.config import load_config, with_absolute_paths
     from vae_gan_tf.data.pipeline import make_datasets
-    from vae_gan_tf.training.epoch_evaluation import make_epoch_evaluation
     from vae_gan_tf.models.catalog import build_model, compile_model
+    from vae_gan_tf.training.epoch_evaluation import make_epoch_evaluation
 
     config = with_absolute_paths(load_config(RECIPES[name], [f"data.source={data_source}"]))
     keras.utils.set_random_seed(0)

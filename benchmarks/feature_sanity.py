@@ -44,8 +44,8 @@ def degraded_sets(held, labels, n: int, vae_run: Path | None) -> dict:
 def reconstructions(run_dir: Path, images: np.ndarray) -> np.ndarray:
     import tensorflow as tf
 
-    from vae_gan_tf.runs.saved_model import load_saved_model, read_export_info
     from vae_gan_tf.data.pixels import to_unit_range
+    from vae_gan_tf.runs.saved_model import load_saved_model, read_export_info
 
     info = read_export_info(run_dir / "saved_model")
     loaded = load_saved_model(run_dir / "saved_model")
@@ -84,9 +84,9 @@ def merge(extractors: dict, kind: str, entry: dict) -> None:
 
 
 def make_extractor(kind: str, data: str, epochs: int):
-    from vae_gan_tf.evaluation import features
     from vae_gan_tf.errors import UserError
     from vae_gan_tf.evaluate import train_classifier_for
+    from vae_gan_tf.evaluation import features
 
     if kind == "classifier" and not features.classifier_path(data).is_file():
         print(f"training the classifier for {data}")

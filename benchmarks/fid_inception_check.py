@@ -95,8 +95,8 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    from vae_gan_tf.evaluation import fid_inception as fi
     from vae_gan_tf.data.sources import load_source
+    from vae_gan_tf.evaluation import fid_inception as fi
     from vae_gan_tf.evaluation.metrics.fid import fid_from_features
 
     archive = args.weights or os.environ.get("VAE_GAN_TF_FID_WEIGHTS")

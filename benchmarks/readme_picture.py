@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_gan_tf.runs.saved_model import find_saved_model, load_saved_model, prior_samples, read_export_info
 from vae_gan_tf.data.pixels import to_unit_range
 from vae_gan_tf.report.plotting import plt, tile
+from vae_gan_tf.runs.saved_model import find_saved_model, load_saved_model, prior_samples, read_export_info
 
 
 def panel(run: str, n: int, seed: int) -> tuple[np.ndarray, str]:

@@ -32,9 +32,9 @@ def main(argv=None):
 
     from vae_gan_tf.config import load_config
     from vae_gan_tf.data.held_out import held_out_images
-    from vae_gan_tf.training.epoch_evaluation import sample_quality
     from vae_gan_tf.evaluation.features import make_extractor
     from vae_gan_tf.models.vae import two_stage_vae  # noqa: F401  (registers the class for loading)
+    from vae_gan_tf.training.epoch_evaluation import sample_quality
 
     run = Path(args.run)
     config = load_config(run / "config.yaml")

@@ -47,10 +47,10 @@ def main(argv=None):
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     import keras
 
-    from vae_gan_tf.models import losses
     from vae_gan_tf.config import load_config
     from vae_gan_tf.data.pipeline import batched
     from vae_gan_tf.data.sources import load_source
+    from vae_gan_tf.models import losses
     from vae_gan_tf.models.catalog import build_model
 
     keras.utils.set_random_seed(args.seed)

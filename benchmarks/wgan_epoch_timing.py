@@ -34,10 +34,10 @@ def main(argv=None):
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    from vae_gan_tf.training.callbacks import EpochTimer
     from vae_gan_tf.config import images_per_step, load_config
     from vae_gan_tf.data.pipeline import make_datasets
     from vae_gan_tf.models.catalog import build_model, compile_model
+    from vae_gan_tf.training.callbacks import EpochTimer
 
     class Clock(keras.callbacks.Callback):
         """Whole epochs, the validation pass, and the stop after ``cut`` steps of epoch 2."""

@@ -25,20 +25,20 @@ nb = NotebookSession("000", "Notebook 000: VAE vs GAN overview", globals().get("
 QUICK, OUT, CONFIGS = nb.quick, nb.out, nb.configs
 save, show_png, fresh_run_dir = nb.save, nb.show_png, nb.fresh_run_dir
 
-import matplotlib.pyplot as plt  # noqa: E402
 import keras  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from vae_gan_tf.reference import formulas as F  # noqa: E402
-from vae_gan_tf.models import losses as L  # noqa: E402
+
 from vae_gan_tf.config import load_config  # noqa: E402
 from vae_gan_tf.data.pipeline import make_datasets  # noqa: E402
 from vae_gan_tf.data.toy2d import mixture  # noqa: E402
 from vae_gan_tf.evaluation.metrics.modes import mode_coverage  # noqa: E402
+from vae_gan_tf.models import losses as L  # noqa: E402
 from vae_gan_tf.models.catalog import build_model, compile_model  # noqa: E402
+from vae_gan_tf.reference import formulas as F  # noqa: E402
 from vae_gan_tf.report.plotting import read_history, save_image_grid, save_scatter  # noqa: E402
 from vae_gan_tf.training.fit import train_run  # noqa: E402
-
 
 # %% [markdown]
 # ## 1 Background ("1.背景介绍": "1.1 变分自编码器（VAE）", "1.2 生成对抗网络（GAN）")

@@ -29,14 +29,14 @@ import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from vae_gan_tf.reference import formulas as F  # noqa: E402
-from vae_gan_tf.models import losses as L  # noqa: E402
+
 from vae_gan_tf.config import load_config  # noqa: E402
 from vae_gan_tf.data.pipeline import make_datasets  # noqa: E402
+from vae_gan_tf.models import losses as L  # noqa: E402
 from vae_gan_tf.models.catalog import build_model, compile_model  # noqa: E402
+from vae_gan_tf.reference import formulas as F  # noqa: E402
 from vae_gan_tf.report.plotting import read_history, save_image_grid  # noqa: E402
 from vae_gan_tf.training.fit import train_run  # noqa: E402
-
 
 # The document's network (§4.1): a 784-256 dense encoder, latent_dim=32, and a mirrored decoder.
 DOC_NETWORK = ["model.architecture=mlp", "model.hidden_units=[256]", "model.latent_dim=32"]

@@ -31,15 +31,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
-from vae_gan_tf.reference import formulas as F  # noqa: E402
-from vae_gan_tf.models import losses as L  # noqa: E402
+
 from vae_gan_tf.config import load_config  # noqa: E402
 from vae_gan_tf.data.pipeline import make_datasets  # noqa: E402
+from vae_gan_tf.models import losses as L  # noqa: E402
+from vae_gan_tf.reference import formulas as F  # noqa: E402
 from vae_gan_tf.report.plotting import save_reconstructions  # noqa: E402
 from vae_gan_tf.training.fit import train_run  # noqa: E402
-
-
-
 
 QUICK_TRAIN = ["train.epochs=2", "train.steps_per_epoch=3", "train.batch_size=32"]
 

@@ -29,14 +29,14 @@ import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from vae_gan_tf.reference import formulas as F  # noqa: E402
-from vae_gan_tf.models import losses as L  # noqa: E402
+
 from vae_gan_tf.config import load_config  # noqa: E402
 from vae_gan_tf.data.pipeline import make_datasets  # noqa: E402
+from vae_gan_tf.models import losses as L  # noqa: E402
 from vae_gan_tf.models.catalog import build_model, compile_model  # noqa: E402
+from vae_gan_tf.reference import formulas as F  # noqa: E402
+from vae_gan_tf.reference.checks import collect_rows, format_table  # noqa: E402
 from vae_gan_tf.report.plotting import save_curves, save_image_grid, save_reconstructions  # noqa: E402
-from vae_gan_tf.verify import collect_rows, format_table  # noqa: E402
-
 
 QUICK_TRAIN = ["train.epochs=2", "train.steps_per_epoch=3", "train.batch_size=32",
                "data.validation_split=0.02"]

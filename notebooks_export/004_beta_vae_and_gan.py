@@ -30,17 +30,15 @@ import keras  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from vae_gan_tf.reference import formulas as F  # noqa: E402
-from vae_gan_tf.models import losses as L  # noqa: E402
+
 from vae_gan_tf.config import load_config  # noqa: E402
 from vae_gan_tf.data.pipeline import make_datasets  # noqa: E402
 from vae_gan_tf.data.toy2d import mixture  # noqa: E402
 from vae_gan_tf.evaluation.metrics.modes import mode_coverage  # noqa: E402
+from vae_gan_tf.models import losses as L  # noqa: E402
+from vae_gan_tf.reference import formulas as F  # noqa: E402
 from vae_gan_tf.report.plotting import read_history, save_image_grid, save_scatter  # noqa: E402
 from vae_gan_tf.training.fit import train_run  # noqa: E402
-
-
-
 
 # %% [markdown]
 # ## 1 Background ("1. 背景介绍")

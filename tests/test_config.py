@@ -4,8 +4,8 @@ import pytest
 import yaml
 
 from vae_gan_tf.config import dump_config, load_config
-from vae_gan_tf.models.vae.configs import AutoencoderConfig, VAEConfig
 from vae_gan_tf.errors import UserError
+from vae_gan_tf.models.vae.configs import AutoencoderConfig, VAEConfig
 
 
 def error_of(overrides=None, path=None) -> str:

@@ -16,9 +16,9 @@ import os
 from pathlib import Path
 
 from vae_gan_tf.cli.arguments import add_restoration_args, add_version, check_restoration_args
-from vae_gan_tf.uses.masks_and_noise import MASK_KINDS, check_mask_spec
 from vae_gan_tf.errors import run_cli
 from vae_gan_tf.runs.folder import USES
+from vae_gan_tf.uses.masks_and_noise import MASK_KINDS, check_mask_spec
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,8 +42,8 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     mask_spec = check_mask_spec(args.mask)
     check_restoration_args(args)
-    from vae_gan_tf.uses.masks_and_noise import make_masks
     from vae_gan_tf.runs.saved_model import find_saved_model, read_export_info
+    from vae_gan_tf.uses.masks_and_noise import make_masks
 
     shape = read_export_info(find_saved_model(args.run))["image_shape"]
     if len(shape) == 3 and not mask_spec.startswith("random:"):  # a mask that cannot fit fails before TF

@@ -23,6 +23,7 @@ from vae_gan_tf.errors import UserError
 from vae_gan_tf.models.catalog import MODEL_CONFIGS
 from vae_gan_tf.models.vae.configs import VAEConfig
 
+
 @dataclass
 class DataConfig:
     """Where images come from and how they are prepared (``vae_gan_tf.data``)."""

@@ -13,9 +13,9 @@ import argparse
 import os
 
 from vae_gan_tf.cli.arguments import add_restoration_args, add_version, check_restoration_args
-from vae_gan_tf.uses.masks_and_noise import NOISE_KINDS, check_noise_spec
 from vae_gan_tf.errors import run_cli
 from vae_gan_tf.runs.folder import USES
+from vae_gan_tf.uses.masks_and_noise import NOISE_KINDS, check_noise_spec
 
 
 def build_parser() -> argparse.ArgumentParser:

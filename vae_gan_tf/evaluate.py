@@ -20,6 +20,7 @@ from vae_gan_tf.errors import UserError, run_cli
 from vae_gan_tf.evaluation.run_metrics import ALL_METRICS, FEATURES, MAX_K
 from vae_gan_tf.runs.folder import EVAL_FILE
 
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m vae_gan_tf.evaluate",
                                      description="Sample-quality and likelihood metrics of a trained run.")

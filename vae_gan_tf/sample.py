@@ -11,9 +11,15 @@ import argparse
 from pathlib import Path
 
 from vae_gan_tf.cli.arguments import add_version, check_seed
-from vae_gan_tf.errors import UserError, run_cli
-from vae_gan_tf.runs.saved_model import find_saved_model, load_saved_model, prior_samples, read_export_info, slerp
 from vae_gan_tf.cli.tensorflow_import import import_tensorflow
+from vae_gan_tf.errors import UserError, run_cli
+from vae_gan_tf.runs.saved_model import (
+    find_saved_model,
+    load_saved_model,
+    prior_samples,
+    read_export_info,
+    slerp,
+)
 
 MAX_N = 1024  # images in one grid (32 x 32); a larger grid is unreadable and its figure costs gigabytes
 

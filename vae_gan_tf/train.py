@@ -25,12 +25,24 @@ from pathlib import Path
 import yaml
 
 from vae_gan_tf.cli.arguments import add_version
-from vae_gan_tf.training.cluster import check_tpu_address, read_tf_config
+from vae_gan_tf.cli.tensorflow_import import import_tensorflow
 from vae_gan_tf.config import load_config, shipped_configs, with_absolute_paths
 from vae_gan_tf.errors import UserError, end_progress_line, first_line, run_cli
-from vae_gan_tf.cli.tensorflow_import import import_tensorflow
-from vae_gan_tf.runs.folder import (CHECKPOINTS, CONFIG_FILE, MARKER, check_not_in_use, first_difference, foreign_entries, is_no_space,
-                                   is_run_folder, lock, overwrite_sibling, recorded_config, swap_in)
+from vae_gan_tf.runs.folder import (
+    CHECKPOINTS,
+    CONFIG_FILE,
+    MARKER,
+    check_not_in_use,
+    first_difference,
+    foreign_entries,
+    is_no_space,
+    is_run_folder,
+    lock,
+    overwrite_sibling,
+    recorded_config,
+    swap_in,
+)
+from vae_gan_tf.training.cluster import check_tpu_address, read_tf_config
 
 DEFAULT_RUN_NAME = "vae_mnist5k"
 # What a resumed run may change: anything else would move the data stream or change the model.

@@ -1,4 +1,4 @@
-"""One training process of tests/test_multi_worker.py: ``training.train_run`` exactly as the CLI runs it,
+"""One training process of tests/training/test_multi_worker.py: ``training.train_run`` exactly as the CLI runs it,
 plus a record of the weights it ended with.
 
     python tests/scripts/multi_worker_train.py RUN_DIR RECORD.npz KEY=VALUE...
@@ -28,8 +28,8 @@ import keras  # noqa: E402
 from vae_gan_tf.models.catalog import register_all  # noqa: E402
 
 register_all()  # the model classes, for keras.models.load_model
-from vae_gan_tf.training import fit as training  # noqa: E402
 from vae_gan_tf.config import load_config  # noqa: E402
+from vae_gan_tf.training import fit as training  # noqa: E402
 
 run_dir, record, overrides = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
 found = {}

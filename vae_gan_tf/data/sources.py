@@ -17,8 +17,8 @@ Only ``folder:`` imports TensorFlow (through ``keras.utils.image_dataset_from_di
 from __future__ import annotations
 
 import gzip
-import zlib
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional

@@ -10,7 +10,7 @@ import json
 import time
 from pathlib import Path
 
-from vae_gan_tf.data.held_out import held_out_images, source_images
+from vae_gan_tf.data.held_out import source_images
 from vae_gan_tf.errors import UserError
 from vae_gan_tf.runs.folder import CONFIG_FILE, EVAL_FILE, MODEL_FILE, SAVED_MODEL
 from vae_gan_tf.runs.saved_model import load_saved_model, prior_codes, read_export_info, unit_range_samples
@@ -201,7 +201,11 @@ def likelihood_metrics(run_dir: Path, config, k: int, nll_images: int, verbose: 
 
     register_all()  # the model classes, for keras.models.load_model
     from vae_gan_tf.data.pipeline import make_datasets
-    from vae_gan_tf.evaluation.metrics.likelihood import active_units, elbo_terms, importance_weighted_log_likelihood
+    from vae_gan_tf.evaluation.metrics.likelihood import (
+        active_units,
+        elbo_terms,
+        importance_weighted_log_likelihood,
+    )
 
     model = keras.models.load_model(run_dir / MODEL_FILE)
     data = make_datasets(config)

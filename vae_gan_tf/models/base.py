@@ -11,10 +11,11 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from vae_gan_tf.models import losses
-from vae_gan_tf.models.optimizers import with_loss_scaling
 # The exact test Keras's reduce_per_replica uses to pick its multi-worker branch (private: Keras is pinned).
 from keras.src.backend.tensorflow.trainer import _collective_all_reduce_multi_worker, reduce_per_replica
+
+from vae_gan_tf.models import losses
+from vae_gan_tf.models.optimizers import with_loss_scaling
 
 
 def scale_for_replicas(loss: tf.Tensor) -> tf.Tensor:
@@ -64,6 +65,7 @@ class GenerativeModel(keras.Model):
     config_class: type = None  # the family's config dataclass (models/*/configs.py)
     optimizer_names: tuple[str, ...] = ("optimizer",)
     code_names: tuple[str, ...] = ("z",)  # the SavedModel encode outputs
+    state_keys: tuple[str, ...] = ()  # get_config keys of the model's state, not of its family config
 
     def __init__(self, model_config, image_shape, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
@@ -92,12 +94,13 @@ class GenerativeModel(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        """The model of a ``get_config`` dict: its family fields become the config dataclass, the rest
-        (Keras's name/trainable/dtype, the seed, the image shape, a model's state) are keyword arguments."""
-        config = dict(config)
+        """The model of a ``get_config`` dict: its family fields become the config dataclass; Keras's
+        name/trainable/dtype, the seed and the model's ``state_keys`` are keyword arguments. Any other key
+        is one a file of the flat layout wrote that the family never used (VAE/GAN's ``gaussian_std``)."""
         fields = {f.name for f in dataclasses.fields(cls.config_class)} - {"name"}
-        model_config = cls.config_class(**{k: config.pop(k) for k in list(config) if k in fields})
-        return cls(model_config, config.pop("image_shape"), **config)
+        model_config = cls.config_class(**{k: v for k, v in config.items() if k in fields})
+        kwargs = {k: v for k, v in config.items() if k in ("name", "trainable", "dtype", "seed", *cls.state_keys)}
+        return cls(model_config, config["image_shape"], **kwargs)
 
     # ---- optimizers
 
@@ -199,7 +202,7 @@ class GenerativeModel(keras.Model):
 
     # ---- Keras 3.15 + MultiWorkerMirroredStrategy (keras-team/keras#20585, tensorflow/tensorflow#72388).
     # Checked on Keras 3.15.1 / TF 2.21 (pyproject pins keras>=3.15,<3.16); both overrides are of private
-    # methods of keras/src/backend/tensorflow/trainer.py and are re-checked by tests/test_multi_worker.py.
+    # methods of keras/src/backend/tensorflow/trainer.py and are re-checked by tests/training/test_multi_worker.py.
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         """Skip Keras's symbolic build when there is nothing left to build.
@@ -211,7 +214,7 @@ class GenerativeModel(keras.Model):
         are built before ``fit`` (``catalog.build_model``, ``compile_model``, inside the strategy scope),
         so it is skipped under every strategy. The conditions are those of ``Trainer._symbolic_build``
         (whose ``_post_build`` is a no-op on TensorFlow); anything unbuilt still goes through Keras.
-        With one CPU device per worker, as in tests/test_multi_worker.py, the batch is a plain tensor
+        With one CPU device per worker, as in tests/training/test_multi_worker.py, the batch is a plain tensor
         and Keras's step passed too (measured), so that test cannot tell this override is needed.
         """
         unbuilt = (not all(layer.built for layer in self._flatten_layers())
@@ -246,7 +249,7 @@ class GenerativeModel(keras.Model):
         ``tf.while_loop``) fails under both with more than one replica, for any model: "You must feed a
         value for placeholder tensor ... while/cond/Placeholder" (reproduced with a one-Dense
         ``Sequential`` under MirroredStrategy, and with two workers on loopback; checked on Keras 3.15.1 /
-        TF 2.21; tests/test_distribute.py and tests/test_multi_worker.py are the guards): the step's
+        TF 2.21; tests/training/test_strategy.py and tests/training/test_multi_worker.py are the guards): the step's
         all-reduce runs inside a ``tf.cond`` inside the loop. Here the test "is there a batch" is the loop's
         condition and the step is the loop's body, so no collective sits in a ``tf.cond``; like Keras's, the
         loop stops early at the end of a finite dataset (the distributed iterator agrees on the end across

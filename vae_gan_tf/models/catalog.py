@@ -9,8 +9,14 @@ import importlib
 from dataclasses import dataclass
 
 from vae_gan_tf.models.gan.configs import CGANConfig, GANConfig, WGANConfig
-from vae_gan_tf.models.vae.configs import (AutoencoderConfig, CVAEConfig, SequenceVAEConfig, TwoStageVAEConfig,
-                                           VAEConfig, VAEGANConfig)
+from vae_gan_tf.models.vae.configs import (
+    AutoencoderConfig,
+    CVAEConfig,
+    SequenceVAEConfig,
+    TwoStageVAEConfig,
+    VAEConfig,
+    VAEGANConfig,
+)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ The algorithm is Keras's: Kingma & Ba 2015, Algorithm 1, in the form of their se
 the bias corrections into the step size, α_t = α·√(1 − β₂ᵗ)/(1 − β₁ᵗ), then
 m ← β₁·m + (1 − β₁)·g,  v ← β₂·v + (1 − β₂)·g²,  θ ← θ − α_t·m/(√v + ε̂).
 The variables (``iterations``, the moments) are Adam's, so checkpoints move between the two; only the
-float rounding differs (tests/test_optimizers.py).
+float rounding differs (tests/models/test_optimizers.py).
 """
 
 from __future__ import annotations

@@ -42,8 +42,8 @@ def loss_function_rows(rng) -> list[Row]:
     import numpy as np
     import tensorflow as tf
 
-    from vae_gan_tf.reference import formulas as F
     from vae_gan_tf.models import losses as L
+    from vae_gan_tf.reference import formulas as F
 
     f32 = lambda a: tf.constant(np.asarray(a, np.float32))  # noqa: E731
     n, d = 64, 6
@@ -116,8 +116,8 @@ def loss_function_rows(rng) -> list[Row]:
 def kl_monte_carlo_rows(rng, samples) -> list[Row]:
     import numpy as np
 
-    from vae_gan_tf.reference import formulas as F
     from vae_gan_tf.models import losses as L
+    from vae_gan_tf.reference import formulas as F
 
     mean, log_var = np.array([[0.7, -1.2, 0.1]]), np.array([[-0.5, 0.8, -2.0]])
     z = F.reparameterize(mean, log_var, rng.standard_normal((samples, 3)))
@@ -175,8 +175,8 @@ def linear_gaussian_rows(rng, samples) -> list[Row]:
     import numpy as np
     import tensorflow as tf
 
-    from vae_gan_tf.reference import formulas as F
     from vae_gan_tf.models import losses as L
+    from vae_gan_tf.reference import formulas as F
 
     data_dim, latent_dim, noise_std = 5, 2, 0.5
     basis, _ = np.linalg.qr(rng.normal(size=(data_dim, latent_dim)))
@@ -238,8 +238,8 @@ def gan_rows(rng, samples, steps) -> list[Row]:
     import numpy as np
     import tensorflow as tf
 
-    from vae_gan_tf.reference import formulas as F
     from vae_gan_tf.models import losses as L
+    from vae_gan_tf.reference import formulas as F
 
     data_mean, data_std, g_mean, g_std = 0.0, 1.0, 1.0, 1.5
     grid = np.linspace(-15, 15, 30001)

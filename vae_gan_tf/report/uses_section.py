@@ -4,6 +4,7 @@ the ``cas`` / ``augment`` entries of ``RUN/eval.json``, with the grids those com
 """
 
 from __future__ import annotations
+
 import base64
 import html
 import json

@@ -44,22 +44,62 @@ import numpy as np
 import tensorflow as tf
 import yaml
 
-from vae_gan_tf.training.callbacks import (DiscriminatorCollapseWarning, EpochTimer, ModeCoverage, NonFiniteLossError,
-                                  Position, ResumableBackup, RunLog, SampleCurves, SampleGrid, StopOnNonFinite,
-                                  StopWhenRequested, TimeBudget, TrainingInterrupted, load_backup)
-from vae_gan_tf.config import (SEQUENCE_SOURCES, TOY_SOURCES, Config, dump_config, images_per_step,
-                               total_epochs)
+from vae_gan_tf.config import (
+    SEQUENCE_SOURCES,
+    TOY_SOURCES,
+    Config,
+    dump_config,
+    images_per_step,
+    total_epochs,
+)
 from vae_gan_tf.data.pipeline import make_datasets, train_stream
 from vae_gan_tf.data.pixels import pixel_range
 from vae_gan_tf.data.toy2d import mixture
-from vae_gan_tf.training.strategy import check_batch, enable_determinism, is_chief, make_strategy, precision_policy, use_jit
 from vae_gan_tf.errors import UserError, first_line
-from vae_gan_tf.runs.export import export_saved_model
 from vae_gan_tf.models.catalog import build_model, compile_model
 from vae_gan_tf.report.plotting import read_history, save_curves, save_reconstructions, save_sequences
-from vae_gan_tf.runs.folder import (CHECKPOINTS, CONFIG_FILE, CURVES, EVAL_FILE, HISTORY_FILE, LOGS, METRICS_FILE,
-                                    MODEL_FILE, RECONSTRUCTIONS, SAMPLES, SAVED_MODEL, TRAIN_LOG, atomic,
-                                    has_final_artefacts, mark)
+from vae_gan_tf.runs.export import export_saved_model
+from vae_gan_tf.runs.folder import (
+    CHECKPOINTS,
+    CONFIG_FILE,
+    CURVES,
+    EVAL_FILE,
+    HISTORY_FILE,
+    LOGS,
+    METRICS_FILE,
+    MODEL_FILE,
+    RECONSTRUCTIONS,
+    SAMPLES,
+    SAVED_MODEL,
+    TRAIN_LOG,
+    atomic,
+    has_final_artefacts,
+    mark,
+)
+from vae_gan_tf.training.callbacks import (
+    DiscriminatorCollapseWarning,
+    EpochTimer,
+    ModeCoverage,
+    NonFiniteLossError,
+    Position,
+    ResumableBackup,
+    RunLog,
+    SampleCurves,
+    SampleGrid,
+    StopOnNonFinite,
+    StopWhenRequested,
+    TimeBudget,
+    TrainingInterrupted,
+    load_backup,
+)
+from vae_gan_tf.training.strategy import (
+    check_batch,
+    enable_determinism,
+    is_chief,
+    make_strategy,
+    precision_policy,
+    use_jit,
+)
 
 MODE_SAMPLES = 2500  # samples per mode-coverage estimate, as in VEEGAN and PacGAN
 

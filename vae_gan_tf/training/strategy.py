@@ -28,8 +28,8 @@ import os
 
 import tensorflow as tf
 
-from vae_gan_tf.training.cluster import check_tpu_address, read_tf_config
 from vae_gan_tf.errors import UserError, first_line
+from vae_gan_tf.training.cluster import check_tpu_address, read_tf_config
 
 
 def configure_logical_cpus(count: int) -> None:

@@ -16,8 +16,8 @@ import numpy as np
 
 from vae_gan_tf.data.held_out import held_out_images
 from vae_gan_tf.errors import UserError
-from vae_gan_tf.runs.saved_model import find_saved_model, load_saved_model, read_export_info
 from vae_gan_tf.runs.folder import CONFIG_FILE, MODEL_FILE, SAVED_MODEL, USES_FILE
+from vae_gan_tf.runs.saved_model import find_saved_model, load_saved_model, read_export_info
 
 ENDPOINTS = ("complete", "project")  # the VAE family's chain, the GAN family's latent optimisation
 DEFAULT_STEPS = {"complete": 50, "project": 300}  # chain iterations / Adam steps on z

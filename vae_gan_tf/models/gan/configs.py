@@ -8,9 +8,12 @@ from typing import ClassVar, Literal, Optional
 
 from vae_gan_tf.data.source_names import TOY_SOURCES
 from vae_gan_tf.errors import UserError
-from vae_gan_tf.models.config_base import (ModelConfig, check_fractions, check_positive_lists,
-                                           check_positive_numbers)
-
+from vae_gan_tf.models.config_base import (
+    ModelConfig,
+    check_fractions,
+    check_positive_lists,
+    check_positive_numbers,
+)
 
 
 @dataclass

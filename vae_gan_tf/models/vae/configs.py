@@ -7,8 +7,13 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal, Optional
 
 from vae_gan_tf.errors import UserError
-from vae_gan_tf.models.config_base import (ModelConfig, check_fractions, check_kl_terms, check_positive_lists,
-                                           check_positive_numbers)
+from vae_gan_tf.models.config_base import (
+    ModelConfig,
+    check_fractions,
+    check_kl_terms,
+    check_positive_lists,
+    check_positive_numbers,
+)
 
 
 @dataclass

@@ -38,6 +38,7 @@ class TwoStageVAE(VAE):
 
     config_class = TwoStageVAEConfig
     optimizer_names = ("optimizer", "second_stage_optimizer")  # one Adam per stage
+    state_keys = ("stage",)
 
     def __init__(self, model_config, image_shape, stage=1, **kwargs):
         super().__init__(model_config, image_shape, **kwargs)

@@ -1,0 +1,62 @@
+"""Per-epoch sample quality (training/epoch_evaluation.py): its columns, resumes, and the configs it refuses."""
+
+from __future__ import annotations
+
+import csv
+import math
+import threading
+
+import pytest
+from conftest import TINY_OVERRIDES
+
+EVAL = ["train.eval_every_epochs=2", "train.eval_samples=60", "train.steps_per_epoch=3"]
+
+TWO_STAGE = ["model.name=two_stage_vae", "model.second_stage_units=16", "model.second_stage_depth=2"]
+
+@pytest.fixture
+def classifier_cache(tmp_path_factory, monkeypatch):
+    """A cache shared by this module's tests: the first run trains the digits classifier into it."""
+    monkeypatch.setenv("VAE_GAN_TF_CACHE", str(tmp_path_factory.getbasetemp() / "issue12_cache"))
+
+def rows(run_dir):
+    with open(run_dir / "history.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+def eval_lines(run_dir):
+    return [line.split(": ")[0].split()[-1] for line in (run_dir / "train.log").read_text().splitlines()
+            if " eval after epoch " in line]
+
+
+def test_epoch_evaluation_writes_its_columns_and_resumes_without_recomputing(classifier_cache, tmp_path):
+    from vae_gan_tf.config import load_config
+    from vae_gan_tf.training.callbacks import TrainingInterrupted
+    from vae_gan_tf.training.fit import train_run
+
+    run_dir = tmp_path / "run"
+    first = load_config(None, [*TINY_OVERRIDES, *EVAL, "train.epochs=2"])
+    train_run(first, run_dir, verbose=0)  # epoch 1: not due (NaN); epoch 2: evaluated
+    before = rows(run_dir)
+    assert math.isnan(float(before[0]["eval_fid"])) and float(before[1]["eval_fid"]) > 0
+    stop = threading.Event()
+    stop.set()  # stops after the first step of epoch 3, with a backup there
+    longer = load_config(None, [*TINY_OVERRIDES, *EVAL, "train.epochs=4"])
+    with pytest.raises(TrainingInterrupted):
+        train_run(longer, run_dir, resume=True, verbose=0, stop_request=stop)
+    train_run(longer, run_dir, resume=True, verbose=0)  # the rest of epoch 3 (mid-epoch), then epoch 4
+    after = rows(run_dir)
+    assert after[:2] == before and [row["epoch"] for row in after] == ["0", "1", "2", "3"]
+    assert math.isnan(float(after[2]["eval_fid"]))
+    for column in ("eval_fid", "eval_kid", "eval_precision", "eval_recall", "eval_density", "eval_coverage"):
+        assert math.isfinite(float(after[3][column])), column
+    assert eval_lines(run_dir) == ["2", "4"]  # each due epoch once, none recomputed on resume
+    assert list((run_dir / "logs" / "eval").iterdir())  # the TensorBoard scalars
+
+
+def test_evaluation_needs_images_with_a_prior():
+    from vae_gan_tf.config import load_config
+    from vae_gan_tf.errors import UserError
+
+    with pytest.raises(UserError, match="train.eval_every_epochs=null"):
+        load_config(None, ["model.name=autoencoder", "train.eval_every_epochs=1"])
+    with pytest.raises(UserError, match="at least 1 or null"):
+        load_config(None, ["train.eval_every_epochs=0"])
