@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -72,3 +73,9 @@ def call_saved_model(saved_model: Path, inputs: dict, calls: dict, tmp_path: Pat
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"imported": []}
     return dict(np.load(tmp_path / "calls_out.npz"))
+
+
+def snapshot(folder):
+    """Path -> sha256 of every file below ``folder``."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -12,8 +12,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, TINY_OVERRIDES
-from test_cli import snapshot
+from conftest import ROOT, TINY_OVERRIDES, snapshot
 
 from vae_gan_tf import __main__ as package_main
 from vae_gan_tf import compare, evaluate, sample, train, verify

@@ -1,6 +1,5 @@
 """The command-line contract: fast --help, one-line errors with exit code 2, the run folder, resume."""
 
-import hashlib
 import json
 import os
 import signal
@@ -9,17 +8,11 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, TINY_OVERRIDES, run_module, set_args
+from conftest import ROOT, TINY_OVERRIDES, run_module, set_args, snapshot
 
 RUN_FILES = ["config.yaml", "checkpoints/latest.weights.h5", "checkpoints/training_metadata.json", "model.keras",
              "saved_model/saved_model.pb", "history.csv", "metrics.json", "samples/epoch_001.png",
              "samples/epoch_002.png", "reconstructions.png", "curves.png", "logs/train"]
-
-
-def snapshot(folder):
-    """Path -> sha256 of every file below ``folder``."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def assert_one_line_error(result, fragment):

@@ -14,8 +14,7 @@ import time
 
 import pytest
 
-from conftest import TINY_OVERRIDES, set_args
-from test_cli import snapshot
+from conftest import TINY_OVERRIDES, set_args, snapshot
 from vae_gan_tf.runs import folder as run_folder
 from vae_gan_tf.errors import run_cli
 from vae_gan_tf.train import main
