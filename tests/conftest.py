@@ -79,3 +79,21 @@ def snapshot(folder):
     """Path -> sha256 of every file below ``folder``."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def digits_classifier(tmp_path_factory):
+    """A feature classifier for the `digits` source, trained briefly into a temporary cache."""
+    import os
+
+    from vae_gan_tf.evaluation.features import train_classifier_for
+
+    cache = tmp_path_factory.mktemp("cache")
+    previous = os.environ.get("VAE_GAN_TF_CACHE")
+    os.environ["VAE_GAN_TF_CACHE"] = str(cache)
+    result = train_classifier_for("digits", epochs=3, verbose=0)
+    yield result
+    if previous is None:
+        del os.environ["VAE_GAN_TF_CACHE"]
+    else:
+        os.environ["VAE_GAN_TF_CACHE"] = previous

@@ -8,24 +8,6 @@ import pytest
 from vae_gan_tf.errors import UserError
 
 
-@pytest.fixture(scope="module")
-def digits_classifier(tmp_path_factory):
-    """A feature classifier for the `digits` source, trained briefly into a temporary cache."""
-    import os
-
-    from vae_gan_tf.evaluation.features import train_classifier_for
-
-    cache = tmp_path_factory.mktemp("cache")
-    previous = os.environ.get("VAE_GAN_TF_CACHE")
-    os.environ["VAE_GAN_TF_CACHE"] = str(cache)
-    result = train_classifier_for("digits", epochs=3, verbose=0)
-    yield result
-    if previous is None:
-        del os.environ["VAE_GAN_TF_CACHE"]
-    else:
-        os.environ["VAE_GAN_TF_CACHE"] = previous
-
-
 def test_classifier_learns_the_digits(digits_classifier):
     assert digits_classifier["classes"] == 10 and digits_classifier["held_out_accuracy"] > 0.5
 
@@ -52,7 +34,10 @@ def test_importance_weighted_estimate_rises_with_k_above_the_elbo(tiny_run):
 
     register_all()  # the model classes, for keras.models.load_model
     from vae_gan_tf.data.sources import load_source
-    from vae_gan_tf.evaluation.metrics.likelihood import elbo_terms, importance_weighted_log_likelihood
+    from vae_gan_tf.evaluation.metrics.likelihood import (
+        elbo_terms,
+        importance_weighted_log_likelihood,
+    )
 
     model = keras.models.load_model(tiny_run / "model.keras")
     images = load_source("digits").images[:100]

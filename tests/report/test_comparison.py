@@ -7,24 +7,6 @@ import pytest
 from vae_gan_tf.errors import UserError
 
 
-@pytest.fixture(scope="module")
-def digits_classifier(tmp_path_factory):
-    """A feature classifier for the `digits` source, trained briefly into a temporary cache."""
-    import os
-
-    from vae_gan_tf.evaluation.features import train_classifier_for
-
-    cache = tmp_path_factory.mktemp("cache")
-    previous = os.environ.get("VAE_GAN_TF_CACHE")
-    os.environ["VAE_GAN_TF_CACHE"] = str(cache)
-    result = train_classifier_for("digits", epochs=3, verbose=0)
-    yield result
-    if previous is None:
-        del os.environ["VAE_GAN_TF_CACHE"]
-    else:
-        os.environ["VAE_GAN_TF_CACHE"] = previous
-
-
 def test_compare_report_has_every_section_for_a_vae_and_a_gan(tiny_run, tiny_gan_run, digits_classifier, tmp_path):
     from vae_gan_tf.compare import main
     from vae_gan_tf.report.comparison import SECTIONS

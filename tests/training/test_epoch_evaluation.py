@@ -11,7 +11,6 @@ from conftest import TINY_OVERRIDES
 
 EVAL = ["train.eval_every_epochs=2", "train.eval_samples=60", "train.steps_per_epoch=3"]
 
-TWO_STAGE = ["model.name=two_stage_vae", "model.second_stage_units=16", "model.second_stage_depth=2"]
 
 @pytest.fixture
 def classifier_cache(tmp_path_factory, monkeypatch):

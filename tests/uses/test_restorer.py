@@ -106,7 +106,10 @@ def test_every_other_image_family_exports_its_endpoint(name, tmp_path):
 def test_cas_of_the_real_training_set_is_its_ordinary_test_accuracy():
     from sklearn.datasets import load_digits
 
-    from vae_gan_tf.evaluation.metrics.classification import classification_accuracy_score, fit_classifier
+    from vae_gan_tf.evaluation.metrics.classification import (
+        classification_accuracy_score,
+        fit_classifier,
+    )
 
     digits = load_digits()
     images, labels = (digits.images / 16.0).astype(np.float32)[..., None], digits.target

@@ -4,10 +4,17 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from vae_gan_tf.evaluation.metrics.fid import feature_statistics, fid_from_features, frechet_distance
+from vae_gan_tf.evaluation.metrics.fid import (
+    feature_statistics,
+    fid_from_features,
+    frechet_distance,
+)
 from vae_gan_tf.evaluation.metrics.inception_score import inception_score
 from vae_gan_tf.evaluation.metrics.kid import kid_from_features
-from vae_gan_tf.evaluation.metrics.precision_recall import density_coverage, precision_recall
+from vae_gan_tf.evaluation.metrics.precision_recall import (
+    density_coverage,
+    precision_recall,
+)
 
 
 def _random_covariance(rng, dim):

@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 from conftest import TINY_OVERRIDES, call_saved_model
 
-EVAL = ["train.eval_every_epochs=2", "train.eval_samples=60", "train.steps_per_epoch=3"]
-
 TWO_STAGE = ["model.name=two_stage_vae", "model.second_stage_units=16", "model.second_stage_depth=2"]
 
 @pytest.fixture
@@ -20,10 +18,6 @@ def classifier_cache(tmp_path_factory, monkeypatch):
 def rows(run_dir):
     with open(run_dir / "history.csv", newline="") as fh:
         return list(csv.DictReader(fh))
-
-def eval_lines(run_dir):
-    return [line.split(": ")[0].split()[-1] for line in (run_dir / "train.log").read_text().splitlines()
-            if " eval after epoch " in line]
 
 
 def test_fit_segments_end_at_the_stage_boundary():
