@@ -53,8 +53,9 @@ MODULES = {"WrapNet", "InceptionV3", "Sequential", "Conv2dLayer", "InceptionA", 
 def cache_dir() -> Path:
     """$VAE_GAN_TF_CACHE/fid_inception, default ~/.cache/vae_gan_tf/fid_inception."""
     root = Path(os.environ.get("VAE_GAN_TF_CACHE") or Path.home() / ".cache" / "vae_gan_tf")
-    if root.exists() and not root.is_dir():
-        raise UserError(f"VAE_GAN_TF_CACHE={root} is a file, not a folder; point it at a folder")
+    blocking = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UserError(f"VAE_GAN_TF_CACHE={root}: {blocking} is a file, not a folder; point it at a folder")
     return root / "fid_inception"
 
 

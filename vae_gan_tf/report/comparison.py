@@ -350,9 +350,10 @@ def compare_runs(run_dirs: list[Path], out_dir: Path, n: int, features: str, dat
             names.append(name)
             runs.append(collect_run(run_dir, images_dir, name, n, features, basis))
             print(f"collected {run_dir}")
+        write_report(runs, out_dir, uses_section([uses_of(d, r["name"], images_dir)
+                                                  for d, r in zip(run_dirs, runs)]))
     except BaseException:  # a refused or failed comparison leaves no half-made report
         if created or created_images:
             shutil.rmtree(out_dir if created else images_dir, ignore_errors=True)
         raise
-    write_report(runs, out_dir, uses_section([uses_of(d, r["name"], images_dir) for d, r in zip(run_dirs, runs)]))
     return out_dir

@@ -322,11 +322,12 @@ def check_no_links_out(folder: Path) -> None:
 
 @contextlib.contextmanager
 def atomic(path: Path, root: Path | None = None):
-    """Yield a temporary name beside ``path`` (same suffix, so writers that infer the format from it work);
+    """Yield a temporary name beside ``path`` (same suffixes, so writers that infer the format from them work);
     when the block succeeds rename it over ``path`` (a folder is swapped), otherwise delete it. The
     destination is checked first (:func:`check_destination`); ENOSPC becomes :class:`NoSpaceLeft`."""
     path = check_destination(path, root)
-    incoming = path.with_name(f"{path.stem}{INCOMING}-{os.getpid()}{path.suffix}")
+    base, dot, suffixes = path.name.partition(".") if not path.name.startswith(".") else (path.name, "", "")
+    incoming = path.with_name(f"{base}{INCOMING}-{os.getpid()}{dot}{suffixes}")  # x.incoming-PID.weights.h5
     existed = path.exists()
     _remove(incoming)
     try:
