@@ -366,3 +366,19 @@ def test_the_sweep_covers_every_class_with_at_least_100_cases():
     assert len(CASES) >= 100 and len({c.id for c in CASES}) == len(CASES), by_class
     assert set(by_class) >= {"link", "yaml-alias", "long-value", "bad-json", "resume-config", "argparse",
                              "range", "no-images", "cache", "oserror", "export", "full-disk", "first-pass"}
+
+
+def test_export_only_rebuilds_a_damaged_export_in_a_fresh_process(tmp_path):
+    """``train --resume --export-only`` in a new interpreter (where no model class was imported yet), then
+    ``sample``; the in-process cases above cannot see a class that was never registered."""
+    from conftest import run_module
+
+    run = run_copy(tmp_path, "vae")
+    shutil.rmtree(run / "saved_model" / "variables")
+    keras_file = (run / "model.keras").read_bytes()
+    result = run_module("vae_gan_tf.train", "--resume", "--export-only", "--out", str(run), "--verbose", "0")
+    assert result.returncode == 0 and "rebuilt" in result.stdout, result.stderr[-2000:]
+    assert (run / "model.keras").read_bytes() == keras_file
+    with pytest.raises(SystemExit) as done:
+        run_cli(sample.main, [str(run), "--n", "4", "--out", str(tmp_path / "s.png")])
+    assert done.value.code == 0

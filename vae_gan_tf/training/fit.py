@@ -210,8 +210,9 @@ def train_run(config: Config, run_dir: Path, resume: bool = False, verbose="auto
 def rebuild_exports(config: Config, run_dir: Path) -> Path:
     """``train --resume --export-only`` (issue 25): write ``saved_model/`` again from the run's ``model.keras``,
     without training, so a damaged export is repaired and the model stays what was trained."""
-    import vae_gan_tf.models.catalog  # noqa: F401  (registers the model classes with Keras)
+    from vae_gan_tf.models.catalog import register_all
 
+    register_all()  # every family's class, for keras.models.load_model
     run_dir = Path(run_dir)
     try:
         model = keras.models.load_model(run_dir / MODEL_FILE)
