@@ -59,7 +59,7 @@ import sys
 import numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-sys.path.insert(0, "tests/models")
+sys.path[:0] = ["tests/models", "tests"]
 from test_optimizers import dense_model, train
 from vae_gan_tf.models.optimizers import FusedAdam
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
