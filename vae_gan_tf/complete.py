@@ -12,10 +12,10 @@ models are given each image's true label.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from vae_gan_tf.cli.arguments import add_restoration_args, add_version, check_restoration_args
+from vae_gan_tf.cli.arguments import add_restoration_args, add_version, check_image_run, check_restoration_args
+from vae_gan_tf.cli.tensorflow_import import import_tensorflow
 from vae_gan_tf.errors import run_cli
 from vae_gan_tf.runs.folder import USES
 from vae_gan_tf.uses.masks_and_noise import MASK_KINDS, check_mask_spec
@@ -45,10 +45,10 @@ def main(argv=None) -> int:
     from vae_gan_tf.runs.saved_model import find_saved_model, read_export_info
     from vae_gan_tf.uses.masks_and_noise import make_masks
 
-    shape = read_export_info(find_saved_model(args.run))["image_shape"]
+    shape = check_image_run(args.run, read_export_info(find_saved_model(args.run)), "complete")
     if len(shape) == 3 and not mask_spec.startswith("random:"):  # a mask that cannot fit fails before TF
         make_masks(mask_spec, (1, *shape), args.seed)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     from vae_gan_tf.uses.restorer import DEFAULT_STEPS, Restorer, held_out, record, save_rows
     from vae_gan_tf.uses.scores import completion_scores
 

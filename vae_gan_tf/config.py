@@ -19,7 +19,7 @@ from typing import Literal, Optional
 import yaml
 
 from vae_gan_tf.data.source_names import NATIVE_SHAPES, PATH_SOURCES, SEQUENCE_SOURCES, TOY_SOURCES
-from vae_gan_tf.errors import UserError
+from vae_gan_tf.errors import UserError, excerpt
 from vae_gan_tf.models.catalog import MODEL_CONFIGS
 from vae_gan_tf.models.vae.configs import VAEConfig
 
@@ -77,14 +77,24 @@ SECTIONS = {"data": DataConfig, "train": TrainConfig}
 
 
 class UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (PyYAML keeps the last silently),
+    and anchors and aliases (issue 25: ten nested aliases, a "billion laughs", expand to 9^10 items), which a
+    run config never needs; both before anything is built."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            kind = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
+            raise UserError(f"YAML {kind}{str(event.anchor)[:40]} at line {event.start_mark.line + 1}: anchors "
+                            "and aliases are not allowed in a config; write the value out")
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise UserError(f"config key {key!r} is given twice (line {key_node.start_mark.line + 1} "
+                raise UserError(f"config key {excerpt(key)} is given twice (line {key_node.start_mark.line + 1} "
                                 "repeats it); keep one")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
@@ -118,7 +128,7 @@ def resolve_config_path(name_or_path: str | Path) -> Path:
         return shipped[name]
     close = difflib.get_close_matches(name, sorted(shipped), n=3)
     hint = f" (closest: {', '.join(close)})" if close else ""
-    raise UserError(f"config file {text!r} does not exist and is not a shipped config name{hint}; "
+    raise UserError(f"config file {excerpt(text)} does not exist and is not a shipped config name{hint}; "
                     "python -m vae_gan_tf.train --list-configs lists the names")
 
 
@@ -154,20 +164,22 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
-            raise UserError(f"--set {item!r} is not of the form section.key=value (e.g. --set train.epochs=5)")
+            raise UserError(f"--set {excerpt(item)} is not of the form section.key=value (e.g. --set train.epochs=5)")
         parts = key.strip().split(".")
         if len(parts) != 2:
-            raise UserError(f"--set {key!r}: keys have two parts, section.key (e.g. model.latent_dim)")
+            raise UserError(f"--set {excerpt(key)}: keys have two parts, section.key (e.g. model.latent_dim)")
         try:
-            value = yaml.safe_load(text)
+            value = yaml.load(text, Loader=UniqueKeyLoader)
         except yaml.YAMLError:
-            raise UserError(f"--set {item!r}: the value is not valid YAML") from None
+            raise UserError(f"--set {excerpt(item)}: the value is not valid YAML") from None
+        except UserError as err:
+            raise UserError(f"--set {key.strip()[:40]}: {str(err).replace(' at line 1', '')}") from None
         section, name = parts
         if section not in ("data", "model", "train"):
             raise UserError(_unknown("section", section, ["data", "model", "train"]))
         sub = result.setdefault(section, {})
         if not isinstance(sub, dict):
-            raise UserError(f"config section {section!r} must be a mapping")
+            raise UserError(f"config section {excerpt(section)} must be a mapping")
         sub[name] = value
     return result
 
@@ -230,7 +242,9 @@ def with_absolute_paths(config: Config) -> Config:
 
 
 def dump_config(config: Config, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    from vae_gan_tf.runs.folder import write_text
+
+    write_text(Path(path), yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
 # ---------------------------------------------------------------- validation
@@ -365,7 +379,7 @@ def check_attention(model, height: int) -> None:
 
 def _build_section(section: str, cls: type, values: dict):
     if not isinstance(values, dict):
-        raise UserError(f"config section {section!r} must be a mapping, got {type(values).__name__}")
+        raise UserError(f"config section {excerpt(section)} must be a mapping, got {type(values).__name__}")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     kwargs = {}
@@ -377,10 +391,10 @@ def _build_section(section: str, cls: type, values: dict):
 
 
 def _unknown(what: str, got, valid: list[str], section: str | None = None) -> str:
-    close = difflib.get_close_matches(str(got), valid, n=1, cutoff=0.5)
+    close = difflib.get_close_matches(str(got)[:100], valid, n=1, cutoff=0.5)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     where = f"{section}.{got}" if section else str(got)
-    return f"unknown {what} {where!r}{hint} (valid: {', '.join(valid)})"
+    return f"unknown {what} {excerpt(where)}{hint} (valid: {', '.join(valid)})"
 
 
 def _coerce(key: str, value, hint):
@@ -394,21 +408,21 @@ def _coerce(key: str, value, hint):
         return _coerce(key, value, inner[0])
     if origin is Literal:
         if value not in args:
-            close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1, cutoff=0.5)
+            close = difflib.get_close_matches(str(value)[:100], [str(a) for a in args], n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise UserError(f"{key} must be one of {', '.join(map(str, args))}, got {value!r}{hint}")
+            raise UserError(f"{key} must be one of {', '.join(map(str, args))}, got {excerpt(value)}{hint}")
         return value
     if origin is list:
         if not isinstance(value, list):
-            raise UserError(f"{key} must be a list like [32, 64], got {value!r}")
+            raise UserError(f"{key} must be a list like [32, 64], got {excerpt(value)}")
         return [_coerce(f"{key}[{i}]", v, args[0]) for i, v in enumerate(value)]
     if hint is bool:
         if not isinstance(value, bool):
-            raise UserError(f"{key} must be true or false, got {value!r}")
+            raise UserError(f"{key} must be true or false, got {excerpt(value)}")
         return value
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise UserError(f"{key} must be an integer, got {value!r}")
+            raise UserError(f"{key} must be an integer, got {excerpt(value)}")
         return value
     if hint is float:
         if isinstance(value, str):  # PyYAML (YAML 1.1) reads 3e-4 as a string; accept it as a number
@@ -417,10 +431,10 @@ def _coerce(key: str, value, hint):
             except ValueError:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise UserError(f"{key} must be a number, got {value!r}")
+            raise UserError(f"{key} must be a number, got {excerpt(value)}")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
-            raise UserError(f"{key} must be a string, got {value!r}")
+            raise UserError(f"{key} must be a string, got {excerpt(value)}")
         return value
     raise TypeError(f"unsupported annotation {hint!r} for {key}")  # a bug in this module, not user input

@@ -10,9 +10,9 @@ pixels the noise touched. Prints the PSNR of the noisy and the denoised images a
 from __future__ import annotations
 
 import argparse
-import os
 
-from vae_gan_tf.cli.arguments import add_restoration_args, add_version, check_restoration_args
+from vae_gan_tf.cli.arguments import add_restoration_args, add_version, check_image_run, check_restoration_args
+from vae_gan_tf.cli.tensorflow_import import import_tensorflow
 from vae_gan_tf.errors import run_cli
 from vae_gan_tf.runs.folder import USES
 from vae_gan_tf.uses.masks_and_noise import NOISE_KINDS, check_noise_spec
@@ -34,7 +34,10 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     noise = check_noise_spec(args.noise)
     check_restoration_args(args)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from vae_gan_tf.runs.saved_model import find_saved_model, read_export_info
+
+    check_image_run(args.run, read_export_info(find_saved_model(args.run)), "denoise")
+    import_tensorflow()
     from vae_gan_tf.data.corruption import corrupt
     from vae_gan_tf.uses.restorer import DEFAULT_STEPS, Restorer, held_out, record, save_rows
     from vae_gan_tf.uses.scores import denoising_scores

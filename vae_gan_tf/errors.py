@@ -2,6 +2,7 @@
 
 import sys
 
+MAX_LINE = 1000  # characters of an error line: a message never prints a huge value whole (issue 25)
 _progress = {"open": False}  # whether a Keras progress bar may have left stdout mid-line
 
 
@@ -27,13 +28,35 @@ def end_progress_line() -> None:
         _progress["open"] = False
 
 
+def excerpt(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters with its full length named (issue 25: a bad value is
+    never printed whole)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def os_error_line(err: OSError) -> str:
+    """One line for an OSError that no check caught: the path(s), the error, and that nothing else was done."""
+    paths = " -> ".join(str(p) for p in (err.filename, err.filename2) if p is not None)
+    reason = err.strerror or first_line(err)
+    if getattr(err, "errno", None) == 28:  # ENOSPC
+        reason += "; files already in place were kept whole (they are written under a temporary name)"
+    return f"{paths}: {reason}" if paths else reason
+
+
 def run_cli(main, argv=None):
-    """Run ``main(argv)``; a ``UserError`` becomes ``error: <message>`` on stderr and exit code 2."""
+    """Run ``main(argv)``; a ``UserError`` becomes ``error: <message>`` on stderr and exit code 2, and so does
+    any ``OSError`` that escapes (issue 25), as one line naming the path and the error."""
     try:
         code = main(argv)
     except UserError as err:
         end_progress_line()
-        print(f"error: {err}", file=sys.stderr)
+        line = str(err).splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"error: {line if len(line) <= MAX_LINE else line[:MAX_LINE] + ' ...'}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as err:
+        end_progress_line()
+        print(f"error: {os_error_line(err)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -13,6 +13,7 @@ from pathlib import Path
 from vae_gan_tf.cli.arguments import add_version, check_seed
 from vae_gan_tf.cli.tensorflow_import import import_tensorflow
 from vae_gan_tf.errors import UserError, run_cli
+from vae_gan_tf.runs.folder import check_destination
 from vae_gan_tf.runs.saved_model import (
     find_saved_model,
     load_saved_model,
@@ -50,6 +51,7 @@ def check_out(out: str) -> Path:
     blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise UserError(f"--out {out}: {blocking} is a file, not a folder; pick another --out")
+    check_destination(path)  # a link out of its folder is refused before any work (issue 25)
     return path
 
 

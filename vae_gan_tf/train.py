@@ -22,16 +22,18 @@ import sys
 import threading
 from pathlib import Path
 
-import yaml
 
 from vae_gan_tf.cli.arguments import add_version
 from vae_gan_tf.cli.tensorflow_import import import_tensorflow
-from vae_gan_tf.config import load_config, shipped_configs, with_absolute_paths
+from vae_gan_tf.config import load_config, load_yaml, shipped_configs, with_absolute_paths
 from vae_gan_tf.errors import UserError, end_progress_line, first_line, run_cli
 from vae_gan_tf.runs.folder import (
     CHECKPOINTS,
     CONFIG_FILE,
     MARKER,
+    MODEL_FILE,
+    NoSpaceLeft,
+    check_no_links_out,
     check_not_in_use,
     first_difference,
     foreign_entries,
@@ -71,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="same as --set train.seed=N (seeds the data order, the noise and the weights)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its checkpoints and saved config.yaml")
+    parser.add_argument("--export-only", action="store_true",
+                        help="with --resume: rebuild the run's saved_model/ from its model.keras, without "
+                             "training (repairs a damaged export)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the run in --out once the new run has finished (the old one is kept "
                              "if it fails)")
@@ -86,7 +91,7 @@ def check_resume(run_dir: Path, overrides: list[str], config_path) -> None:
         raise UserError(f"{run_dir} is not a run folder (no config.yaml); give the --out of an earlier run")
     if config_path:
         raise UserError("--resume continues the run's own config.yaml; drop --config")
-    saved = yaml.safe_load((run_dir / CONFIG_FILE).read_text()) or {}
+    saved = load_yaml(run_dir / CONFIG_FILE)  # one line for a config.yaml that is not YAML (issue 25)
     if isinstance(saved, dict) and (saved.get("train") or {}).get("strategy") == "multi_worker":
         raise UserError("--resume is not supported with train.strategy=multi_worker: the other workers' "
                         "checkpoints are temporary; start a new run with another --out")
@@ -128,11 +133,21 @@ def resolve_run(args) -> tuple:
     if args.out is not None and not args.out.strip():
         raise UserError("--out is empty; give a folder such as --out runs/my_run, or leave --out out for "
                         f"runs/{DEFAULT_RUN_NAME}")
+    if args.export_only and not args.resume:
+        raise UserError("--export-only rebuilds the exports of an existing run: use it with --resume --out RUN")
     if args.resume:
         if not args.out:
             raise UserError("--resume needs --out RUN_DIR naming the run to continue")
         run_dir = Path(args.out)
         check_not_in_use(run_dir)
+        check_no_links_out(run_dir)
+        if args.export_only:
+            if not (run_dir / CONFIG_FILE).is_file() or not (run_dir / MODEL_FILE).is_file():
+                raise UserError(f"{run_dir} has no {CONFIG_FILE} and {MODEL_FILE} to rebuild the exports from; "
+                                f"train it again with --overwrite --out {run_dir}")
+            if overrides:
+                raise UserError("--export-only trains nothing; drop --set, --epochs, --steps-per-epoch and --seed")
+            return load_config(run_dir / CONFIG_FILE), run_dir, "export"
         check_resume(run_dir, overrides, args.config)
         config = load_config(run_dir / CONFIG_FILE, overrides)
         check_recorded_config(run_dir, config)
@@ -143,6 +158,7 @@ def resolve_run(args) -> tuple:
     if run_dir.exists() and not run_dir.is_dir():
         raise UserError(f"--out {run_dir} is a file, not a folder; pick another --out")
     check_not_in_use(run_dir)
+    check_no_links_out(run_dir)
     if run_dir.exists() and any(run_dir.iterdir()):
         if not args.overwrite:
             raise UserError(f"run folder {run_dir} already exists; continue it with --resume --out {run_dir}, "
@@ -198,6 +214,12 @@ def main(argv=None) -> int:
     elif config.train.strategy == "tpu":
         check_tpu_address(config.train.tpu_address)
     target, locks = claim(run_dir, mode)
+    if mode == "export":
+        try:
+            return rebuild_exports_and_report(config, run_dir)
+        finally:
+            for taken in locks:
+                taken.release()
     stop_request, stopped_by = threading.Event(), []
 
     def on_signal(signum, frame):
@@ -218,6 +240,26 @@ def main(argv=None) -> int:
             shutil.rmtree(target, ignore_errors=True)
         if mode == "new" and locks[0].created_folder and not any(run_dir.iterdir()):
             run_dir.rmdir()
+
+
+def rebuild_exports_and_report(config, run_dir: Path) -> int:
+    """``--resume --export-only``: saved_model/ again from model.keras (training/fit.py), in one line."""
+    import_tensorflow()
+    from vae_gan_tf.training.fit import rebuild_exports
+
+    try:
+        path = rebuild_exports(config, run_dir)
+    except NoSpaceLeft as err:
+        raise UserError(f"{err}; the run's model.keras is unchanged") from None
+    print(f"rebuilt {path} from {run_dir / MODEL_FILE} (no training)")
+    return 0
+
+
+def no_space_message(run_dir: Path, target: Path, kept: str) -> str:
+    """The one line of a full disk during a run: what was kept and how to continue."""
+    where = kept[2:] if kept else (f"what was written before is kept (the last backup in {run_dir}/checkpoints); "
+                                   f"free some space, then continue with --resume --out {run_dir}")
+    return f"no space left on device while writing {target}; {where}"
 
 
 def train_and_report(args, config, run_dir, target, mode, stop_request, stopped_by) -> int:
@@ -243,6 +285,9 @@ def train_and_report(args, config, run_dir, target, mode, stop_request, stopped_
                 f"; a backup was written there; continue with: python -m vae_gan_tf.train --resume --out {run_dir}")
         print(f"stopped by {SIGNAL_NAMES[signum]} at {err}{hint}", file=sys.stderr)
         return 128 + signum
+    except NoSpaceLeft:
+        end_progress_line()
+        raise UserError(no_space_message(run_dir, target, kept)) from None
     except UserError:
         if mode == "new" and not (target / CONFIG_FILE).exists():  # refused before anything was written
             (target / MARKER).unlink(missing_ok=True)
@@ -251,9 +296,7 @@ def train_and_report(args, config, run_dir, target, mode, stop_request, stopped_
         if not is_no_space(err):
             raise
         end_progress_line()
-        where = kept[2:] if kept else (f"what was written before is kept (the last backup in {run_dir}/checkpoints); "
-                                       f"free some space, then continue with --resume --out {run_dir}")
-        raise UserError(f"no space left on device while writing {target}; {where}") from None
+        raise UserError(no_space_message(run_dir, target, kept)) from None
     if mode == "overwrite":
         swap_in(target, run_dir)
     final = ", ".join(f"{k}={v:.4g}" for k, v in metrics["final"].items())

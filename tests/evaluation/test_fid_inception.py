@@ -256,3 +256,34 @@ def test_loader_refuses_a_wrong_checksum_and_foreign_objects(tiny_archive, tmp_p
     with pytest.raises(UserError, match="unexpected object os.system"):
         fi.read_archive(evil, hashlib.sha1(evil.read_bytes()).hexdigest())
     assert not (fi.cache_dir() / f"{sha1}.weights.h5").exists()
+
+
+@pytest.mark.parametrize("offset, size, stride, length, fine", [
+    (0, [2, 3], [3, 1], 6, True), (2, [2, 2], [2, 1], 6, True), (0, [0, 5], [5, 1], 0, True),
+    (1, [2, 3], [3, 1], 6, False), (0, [2, 3], [4, 1], 6, False), (0, [10 ** 12], [1], 6, False),
+    (-1, [2], [1], 6, False), (0, [2], [-1], 6, False), (0, [2, 3], [1], 6, False), (7, [0], [1], 6, False),
+    (0, [2.5], [1], 6, False), (0, "ab", [1], 6, False),
+])
+def test_every_tensor_is_checked_against_its_storage_before_a_read(offset, size, stride, length, fine):
+    """Issue 25: a crafted size, offset or stride is refused instead of reading out of bounds."""
+    from vae_gan_tf.evaluation import fid_inception as fi
+
+    storage = np.arange(length, dtype="<f4")
+    if fine:
+        fi.ArchiveUnpickler.rebuild_tensor(storage, offset, size, stride)
+    else:
+        with pytest.raises(UserError, match="FID weights file"):
+            fi.ArchiveUnpickler.rebuild_tensor(storage, offset, size, stride)
+
+
+def test_a_storage_whose_length_differs_from_the_pickle_is_refused(tmp_path):
+    from vae_gan_tf.evaluation import fid_inception as fi
+
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x/data/0", np.zeros(5, "<f4").tobytes() + b"\x00")
+    unpickler = fi.ArchiveUnpickler(io.BytesIO(b""), zipfile.ZipFile(path), "x/")
+    with pytest.raises(UserError, match="holds 21 bytes, not the 20"):
+        unpickler.persistent_load(("storage", fi._Storage, "0", "cpu", 5))
+    with pytest.raises(UserError, match="no storage"):
+        unpickler.persistent_load(("storage", fi._Storage, "9", "cpu", 5))

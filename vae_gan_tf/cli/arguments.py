@@ -4,15 +4,25 @@ checks that complete and denoise share."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from vae_gan_tf import __version__
 from vae_gan_tf.errors import UserError
+from vae_gan_tf.runs.folder import check_destination, check_no_links_out
 
 
 def add_version(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--version``, and argparse's errors (``--n 1.5``, a missing argument) as one line, ``error: ...``
+    with exit code 2 and the hint to ``--help``, instead of the usage block (issue 25); ``--help`` is kept."""
     parser.add_argument("--version", action="version", version=f"vae_gan_tf {__version__}",
                         help="print the version and exit")
+
+    def one_line(message: str):
+        print(f"error: {message} (see {parser.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+    parser.error = one_line
     return parser
 
 
@@ -30,6 +40,17 @@ def add_restoration_args(parser: argparse.ArgumentParser, seed_help: str) -> arg
     return parser
 
 
+def check_image_run(run, info: dict, command: str) -> list:
+    """complete / denoise: the image shape of the run's export, or a UserError for a run of 2-D points or
+    sequences (issue 25: they have no images to mask or to add noise to)."""
+    shape = list(info.get("image_shape") or [])
+    if len(shape) != 3:
+        kind = "2-D points" if len(shape) == 1 else "sequences" if len(shape) == 2 else "no images"
+        raise UserError(f"{run} holds a {info.get('family', 'model')} of {kind} (shape {tuple(shape)}); "
+                        f"{command} works on image runs only")
+    return shape
+
+
 def check_restoration_args(args) -> None:
     """complete / denoise: --n, --metrics-n and --steps of at least 1, and an --out whose folder exists."""
     for flag, value in (("--n", args.n), ("--metrics-n", args.metrics_n)):
@@ -39,3 +60,5 @@ def check_restoration_args(args) -> None:
         raise UserError(f"--steps must be at least 1, got {args.steps}")
     if not Path(args.out).resolve().parent.is_dir():
         raise UserError(f"--out {args.out}: the folder {Path(args.out).parent} does not exist")
+    check_destination(Path(args.out))  # issue 25: a link out of its folder is refused before any work
+    check_no_links_out(Path(args.run))  # uses.json and uses/ are written there

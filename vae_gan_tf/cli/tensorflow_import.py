@@ -6,7 +6,8 @@ oneDNN's round-off note and "Could not find cuda drivers" (twice each, once per 
 ``E0000 ... failed call to cuInit`` when the devices are first listed. The entry points call
 :func:`import_tensorflow`, which sets the level to 2 (errors only) and captures stderr's file descriptor
 while TensorFlow is imported and lists its devices, then writes back every captured line except those.
-A user who set ``TF_CPP_MIN_LOG_LEVEL`` sees everything.
+A level set by the user is kept, and the noise is dropped at 2 and 3 too (issue 25: ``TF_CPP_MIN_LOG_LEVEL=3``
+is a common habit); only a level below 2 (0, 1: more logging) shows everything.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ NOISE = ("All log messages before absl::InitializeLog()", "oneDNN custom operati
 
 def import_tensorflow() -> None:
     """Import TensorFlow and list its physical devices (which leaves logical devices configurable), with
-    the start-up noise above dropped unless ``TF_CPP_MIN_LOG_LEVEL`` is set."""
+    the start-up noise above dropped unless ``TF_CPP_MIN_LOG_LEVEL`` asks for more than errors (0 or 1)."""
     progress_may_follow()
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
-        import tensorflow  # noqa: F401  (the user's level, or already imported)
+    level = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "").strip()
+    if "tensorflow" in sys.modules or level in ("0", "1"):
+        import tensorflow  # noqa: F401  (already imported, or the user asked for TensorFlow's log)
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    if level not in ("2", "3"):
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:

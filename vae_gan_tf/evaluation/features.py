@@ -18,14 +18,25 @@ import numpy as np
 import tensorflow as tf
 
 from vae_gan_tf.errors import UserError, first_line
+from vae_gan_tf.runs.folder import atomic, writable_folder
 
 INCEPTION_SIZE = 299
 
 
+def cache_root() -> Path:
+    """$VAE_GAN_TF_CACHE, default ~/.cache/vae_gan_tf: a UserError when it names a file (issue 25: it was
+    reported as "no classifier trained", and training one then crashed)."""
+    root = Path(os.environ.get("VAE_GAN_TF_CACHE") or Path.home() / ".cache" / "vae_gan_tf")
+    blocking = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UserError(f"VAE_GAN_TF_CACHE={root}: {blocking} is a file, not a folder; point it at a folder (or "
+                        "unset it for ~/.cache/vae_gan_tf)")
+    return root
+
+
 def classifier_dir() -> Path:
     """Cache of trained classifiers: $VAE_GAN_TF_CACHE/classifiers, default ~/.cache/vae_gan_tf/classifiers."""
-    root = os.environ.get("VAE_GAN_TF_CACHE") or Path.home() / ".cache" / "vae_gan_tf"
-    return Path(root) / "classifiers"
+    return cache_root() / "classifiers"
 
 
 class FeatureExtractor(ABC):
@@ -163,7 +174,8 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, path: Path, epochs:
     _, accuracy = model.evaluate(images[val], labels[val], verbose=0)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
+    with atomic(path) as incoming:
+        model.save(incoming)
     return {"path": str(path), "classes": classes, "held_out_accuracy": float(accuracy)}
 
 
@@ -185,6 +197,7 @@ def train_classifier_for(source: str, epochs: int, verbose="auto", image_size: i
     """Train and cache the feature classifier of ``source`` (a labelled image source)."""
     from vae_gan_tf.data.sources import load_source
 
+    writable_folder(classifier_dir(), "the classifier cache")  # before the training, not after
     arrays = load_source(source, "train", image_size)
     if arrays.labels is None:
         raise UserError(f"data source {source!r} has no labels; the classifier needs a labelled source "

@@ -20,13 +20,13 @@ import os
 import pickle
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from vae_gan_tf.errors import UserError, first_line
+from vae_gan_tf.runs.folder import atomic, read_json, writable_folder, write_text
 
 WEIGHTS_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"
 WEIGHTS_BYTES = 87_335_461
@@ -52,8 +52,11 @@ MODULES = {"WrapNet", "InceptionV3", "Sequential", "Conv2dLayer", "InceptionA", 
 
 def cache_dir() -> Path:
     """$VAE_GAN_TF_CACHE/fid_inception, default ~/.cache/vae_gan_tf/fid_inception."""
-    root = os.environ.get("VAE_GAN_TF_CACHE") or Path.home() / ".cache" / "vae_gan_tf"
-    return Path(root) / "fid_inception"
+    root = Path(os.environ.get("VAE_GAN_TF_CACHE") or Path.home() / ".cache" / "vae_gan_tf")
+    blocking = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UserError(f"VAE_GAN_TF_CACHE={root}: {blocking} is a file, not a folder; point it at a folder")
+    return root / "fid_inception"
 
 
 class TorchModule:
@@ -98,16 +101,47 @@ class ArchiveUnpickler(pickle.Unpickler):
         kind, storage, key, _location, numel = pid
         if kind != "storage" or storage is not _Storage:
             raise UserError(f"the FID weights file has a non-float32 storage; {HOW_TO_PLACE}")
-        data = np.frombuffer(self.archive.read(f"{self.prefix}data/{key}"), "<f4")
-        if data.size != numel:
-            raise UserError(f"the FID weights file's storage {key} is truncated; {HOW_TO_PLACE}")
-        return data
+        if not isinstance(numel, int) or isinstance(numel, bool) or numel < 0:
+            raise UserError(f"the FID weights file's storage {str(key)[:20]} has a bad length; {HOW_TO_PLACE}")
+        try:
+            raw = self.archive.read(f"{self.prefix}data/{key}")
+        except KeyError:
+            raise UserError(f"the FID weights file has no storage {str(key)[:20]}; {HOW_TO_PLACE}") from None
+        if len(raw) != 4 * numel:  # the storage file must be exactly what the pickle says (issue 25)
+            raise UserError(f"the FID weights file's storage {key} holds {len(raw)} bytes, not the {4 * numel} "
+                            f"its description says; {HOW_TO_PLACE}")
+        return np.frombuffer(raw, "<f4")
 
     @staticmethod
     def rebuild_tensor(storage, offset, size, stride, *_):
+        """The tensor view of ``storage``, after its offset, sizes and strides are checked against the
+        storage's length (issue 25: a crafted archive must not read out of bounds)."""
+        check_tensor_bounds(len(storage), offset, size, stride)
         itemsize = storage.itemsize
         return np.lib.stride_tricks.as_strided(storage[offset:], tuple(size),
                                                tuple(s * itemsize for s in stride)).astype(np.float32)
+
+
+def check_tensor_bounds(length: int, offset, size, stride) -> None:
+    """A UserError unless every element that ``offset``, ``size`` and ``stride`` (in elements) address lies in
+    a storage of ``length`` elements: whole non-negative numbers, as many strides as sizes, and the last
+    element ``offset + sum((size_i - 1) * stride_i)`` below ``length``."""
+    def whole(values):
+        return all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values)
+
+    size, stride = list(size) if isinstance(size, (list, tuple)) else None, \
+        list(stride) if isinstance(stride, (list, tuple)) else None
+    if size is None or stride is None or len(size) != len(stride) or not whole([offset, *size, *stride]) \
+            or len(size) > 8:
+        raise UserError(f"the FID weights file has a tensor with a malformed shape; {HOW_TO_PLACE}")
+    if 0 in size:
+        if offset > length:
+            raise UserError(f"the FID weights file has a tensor past the end of its storage; {HOW_TO_PLACE}")
+        return
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+    if last >= length:
+        raise UserError(f"the FID weights file has a tensor that reads element {last} of a storage of {length}; "
+                        f"{HOW_TO_PLACE}")
 
 
 def read_archive(path: Path, expected_sha1: str = WEIGHTS_SHA1) -> TorchModule:
@@ -266,13 +300,21 @@ def load_fid_inception(archive: Path | None = None, expected_sha1: str = WEIGHTS
     folder = cache_dir()
     meta_path, weights_path = folder / f"{expected_sha1}.json", folder / f"{expected_sha1}.weights.h5"
     if meta_path.is_file() and weights_path.is_file():
-        meta = json.loads(meta_path.read_text())
+        again = f"delete {folder} to convert the weights again"
+        meta = read_json(meta_path, "the FID weights' cache entry", again)
+        if not isinstance(meta.get("weights_sha1"), str) or not isinstance(meta.get("spec"), dict):
+            raise UserError(f"the FID weights' cache entry {meta_path} lacks weights_sha1 or spec; {again}")
         if file_sha1(weights_path) != meta["weights_sha1"]:
-            raise UserError(f"the cached FID weights {weights_path} do not match their checksum; delete "
-                            f"{folder} to convert them again, or {HOW_TO_PLACE}")
-        model = build_network(meta["spec"])
-        model.load_weights(weights_path)
+            raise UserError(f"the cached FID weights {weights_path} do not match their checksum; {again}, "
+                            f"or {HOW_TO_PLACE}")
+        try:
+            model = build_network(meta["spec"])
+            model.load_weights(weights_path)
+        except (KeyError, TypeError, ValueError, OSError) as err:
+            raise UserError(f"the cached FID weights in {folder} cannot be loaded ({first_line(err, 80)}); "
+                            f"{again}") from None
         return model
+    writable_folder(folder, "the FID weights cache")  # before the download and the conversion
     if archive is None and os.environ.get("VAE_GAN_TF_FID_WEIGHTS"):
         archive = Path(os.environ["VAE_GAN_TF_FID_WEIGHTS"])
     if archive is None:
@@ -283,13 +325,10 @@ def load_fid_inception(archive: Path | None = None, expected_sha1: str = WEIGHTS
     spec = network_spec(layers)
     model = build_network(spec)
     set_conv_weights(model, conv_arrays(layers))
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder) as scratch:
-        staged = Path(scratch) / weights_path.name
+    with atomic(weights_path) as staged:
         model.save_weights(staged)
         meta = {"source_sha1": expected_sha1, "weights_sha1": file_sha1(staged), "spec": spec}
-        os.replace(staged, weights_path)
-        meta_path.write_text(json.dumps(meta))
+    write_text(meta_path, json.dumps(meta))
     return model
 
 

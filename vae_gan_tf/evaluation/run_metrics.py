@@ -12,7 +12,7 @@ from pathlib import Path
 
 from vae_gan_tf.data.held_out import source_images
 from vae_gan_tf.errors import UserError
-from vae_gan_tf.runs.folder import CONFIG_FILE, EVAL_FILE, MODEL_FILE, SAVED_MODEL
+from vae_gan_tf.runs.folder import CONFIG_FILE, EVAL_FILE, MODEL_FILE, SAVED_MODEL, write_text
 from vae_gan_tf.runs.saved_model import load_saved_model, prior_codes, read_export_info, unit_range_samples
 
 ALL_METRICS = ("fid", "kid", "is", "pr", "classes", "modes", "nll", "cas", "augment")
@@ -188,7 +188,7 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         "metrics": {key: (float(v) if isinstance(v, (float, np.floating)) else v) for key, v in results.items()},
         "seconds": round(time.perf_counter() - start, 1),
     }
-    (run_dir / EVAL_FILE).write_text(json.dumps(report, indent=2))
+    write_text(run_dir / EVAL_FILE, json.dumps(report, indent=2))
     return report
 
 

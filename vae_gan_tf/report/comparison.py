@@ -8,14 +8,26 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import json
 import shutil
 from pathlib import Path
 
 from vae_gan_tf.data.held_out import source_images
 from vae_gan_tf.errors import UserError
 from vae_gan_tf.evaluation.run_metrics import evaluate_run, evaluation_basis, with_source
-from vae_gan_tf.runs.folder import CONFIG_FILE, CURVES, EVAL_FILE, HISTORY_FILE, METRICS_FILE, SAVED_MODEL
+from vae_gan_tf.runs.folder import (
+    CONFIG_FILE,
+    CURVES,
+    EVAL_FILE,
+    HISTORY_FILE,
+    METRICS_FILE,
+    SAVED_MODEL,
+    atomic,
+    check_no_links_out,
+    copy_file,
+    output_folder,
+    read_json,
+    write_text,
+)
 from vae_gan_tf.runs.saved_model import load_saved_model, read_export_info, slerp, unit_range_samples
 
 SECTIONS = ("Answers", "Metrics", "Samples", "Reconstructions", "Latent interpolations", "Latent space",
@@ -114,12 +126,13 @@ def run_pictures(run_dir: Path, config, images_dir: Path, name: str) -> dict:
         ax.set_title(f"{name}: {'PCA of ' if codes.shape[1] > 2 else ''}E[z|x], {codes.shape[1]}-d latent", fontsize=9)
         fig.tight_layout()
         path = images_dir / f"{name}_latent.png"
-        fig.savefig(path, dpi=100)
+        with atomic(path, images_dir) as incoming:
+            fig.savefig(incoming, dpi=100)
         plt.close(fig)
         pictures["Latent space"] = path
     if (run_dir / CURVES).exists():
         path = images_dir / f"{name}_curves.png"
-        shutil.copyfile(run_dir / CURVES, path)
+        copy_file(run_dir / CURVES, path, images_dir)
         pictures["Loss curves"] = path
     return {"pictures": pictures, "numbers": numbers}
 
@@ -162,8 +175,9 @@ def collect_run(run_dir: Path, images_dir: Path, name: str, n: int, features: st
     from vae_gan_tf.report.plotting import read_history
 
     config = load_config(run_dir / CONFIG_FILE)
-    metrics = json.loads((run_dir / METRICS_FILE).read_text())
-    evaluation = json.loads((run_dir / EVAL_FILE).read_text()) if (run_dir / EVAL_FILE).exists() else None
+    metrics = read_json(run_dir / METRICS_FILE, "the run's metrics", f"train it again with --overwrite --out {run_dir}")
+    evaluation = read_json(run_dir / EVAL_FILE, "the run's evaluation", "delete it (compare evaluates the run again)") \
+        if (run_dir / EVAL_FILE).exists() else None
     if evaluation is None or evaluation.get("basis") != basis or "fid" not in evaluation["metrics"]:
         # made on other features, other real images or another n (or before bases were recorded)
         evaluation = evaluate_run(run_dir, n=n, features=features, verbose=False, data=basis["real_data"])
@@ -277,8 +291,8 @@ def write_report(runs, out_dir: Path, extra=((), ())) -> None:
                         f"src='data:image/png;base64,{encoded}'>")
         md.append("")
     md, body = md + list(extra[0]), body + list(extra[1])
-    (out_dir / "report.md").write_text("\n".join(md))
-    (out_dir / "report.html").write_text("<!doctype html><html><head><meta charset='utf-8'><title>vae_gan_tf "
+    write_text(out_dir / "report.md", "\n".join(md))
+    write_text(out_dir / "report.html", "<!doctype html><html><head><meta charset='utf-8'><title>vae_gan_tf "
                                          "comparison</title></head><body>" + "\n".join(body) + "</body></html>")
 
 
@@ -306,17 +320,27 @@ def compare_runs(run_dirs: list[Path], out_dir: Path, n: int, features: str, dat
     comparison leaves no half-made report."""
     from vae_gan_tf.report.uses_section import uses_of, uses_section
 
+    if n < 1:
+        raise UserError(f"--n must be at least 1, got {n}")
     for run_dir in run_dirs:
         if not (run_dir / CONFIG_FILE).is_file():
             raise UserError(f"{run_dir} is not a run folder (no {CONFIG_FILE})")
+        # the files collect_run reads, checked before anything is written (issue 25)
+        read_json(run_dir / METRICS_FILE, "the run's metrics", f"train it again with --overwrite --out {run_dir}")
+        if (run_dir / EVAL_FILE).exists():
+            read_json(run_dir / EVAL_FILE, "the run's evaluation", "delete it (compare evaluates the run again)")
+        check_no_links_out(run_dir)  # evaluating a run writes its eval.json
     check_distinct(run_dirs)
     blocking = next((p for p in (out_dir, *out_dir.parents) if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise UserError(f"--out {out_dir}: {blocking} is a file, not a folder; give a folder for the report")
+    if out_dir.is_symlink() or (out_dir.is_dir() and any(p.is_symlink() for p in out_dir.rglob("*"))):
+        output_folder(out_dir)  # raises: a report folder that is, or holds, a link
     basis = check_runs(run_dirs, data, n, features)
     created = not out_dir.exists()
     images_dir = out_dir / "images"
-    images_dir.mkdir(parents=True, exist_ok=True)
+    created_images = not images_dir.exists()
+    output_folder(images_dir, "--out")
     names, runs = [], []
     try:
         for run_dir in run_dirs:
@@ -326,8 +350,10 @@ def compare_runs(run_dirs: list[Path], out_dir: Path, n: int, features: str, dat
             names.append(name)
             runs.append(collect_run(run_dir, images_dir, name, n, features, basis))
             print(f"collected {run_dir}")
-    except UserError:
-        shutil.rmtree(out_dir if created else images_dir, ignore_errors=True)
+        write_report(runs, out_dir, uses_section([uses_of(d, r["name"], images_dir)
+                                                  for d, r in zip(run_dirs, runs)]))
+    except BaseException:  # a refused or failed comparison leaves no half-made report
+        if created or created_images:
+            shutil.rmtree(out_dir if created else images_dir, ignore_errors=True)
         raise
-    write_report(runs, out_dir, uses_section([uses_of(d, r["name"], images_dir) for d, r in zip(run_dirs, runs)]))
     return out_dir

@@ -38,7 +38,10 @@ class NotebookSession:
         """Save a figure under ``out`` (and keep it open for display inside Jupyter)."""
         import matplotlib.pyplot as plt
 
-        fig.savefig(self.out / name, dpi=100, bbox_inches="tight")
+        from vae_gan_tf.runs.folder import atomic
+
+        with atomic(self.out / name) as incoming:
+            fig.savefig(incoming, dpi=100, bbox_inches="tight")
         if not self.in_notebook:
             plt.close(fig)
         print("wrote", self.out / name)

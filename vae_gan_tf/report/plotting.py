@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from vae_gan_tf.data.pixels import to_unit_range  # noqa: E402
+from vae_gan_tf.runs.folder import atomic  # noqa: E402
 
 
 def tile(images: np.ndarray, ncols: int) -> np.ndarray:
@@ -25,6 +26,17 @@ def tile(images: np.ndarray, ncols: int) -> np.ndarray:
         r, col = divmod(i, ncols)
         mosaic[r * (h + 1): r * (h + 1) + h, col * (w + 1): col * (w + 1) + w] = image
     return mosaic
+
+
+def savefig(fig, path, **options) -> None:
+    """Write ``fig`` to ``path`` (its folder made) through runs/folder.py's one writer, then close it: a full
+    disk keeps an existing picture whole, and a link at ``path`` is replaced or refused (issue 25)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with atomic(path) as incoming:
+            fig.savefig(incoming, **options)
+    finally:
+        plt.close(fig)
 
 
 def save_image_grid(images, path, pixel_range=(0.0, 1.0), ncols=None, title=None) -> None:
@@ -41,9 +53,7 @@ def save_image_grid(images, path, pixel_range=(0.0, 1.0), ncols=None, title=None
     ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=9, y=0.995)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    savefig(fig, path)
 
 
 def save_scatter(points, path, means=None, title=None) -> None:
@@ -65,10 +75,8 @@ def write_figure(fig, ax, path, title=None) -> None:
     """Title ``ax`` (small), lay out and write ``fig`` to ``path`` at 100 dpi, creating its folder."""
     if title:
         ax.set_title(title, fontsize=9)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    savefig(fig, path, dpi=100)
 
 
 def save_sequences(sequences, path, lengths=None, references=None, title=None) -> None:
@@ -143,5 +151,4 @@ def save_curves(history: dict[str, list[float]], path) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    savefig(fig, path, dpi=100)

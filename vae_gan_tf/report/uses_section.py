@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import base64
 import html
-import json
-import shutil
 from pathlib import Path
 
-from vae_gan_tf.runs.folder import EVAL_FILE, USES, USES_FILE
+from vae_gan_tf.runs.folder import EVAL_FILE, USES, USES_FILE, copy_file, read_json
 
 QUESTIONS = (
     (
@@ -34,13 +32,13 @@ QUESTIONS = (
 def uses_of(run_dir: Path, name: str, images_dir: Path) -> dict:
     """What ``run_dir`` has measured for the uses, and its grids copied into ``images_dir``."""
     run_dir = Path(run_dir)
-    uses = json.loads((run_dir / USES_FILE).read_text()) if (run_dir / USES_FILE).is_file() else {}
-    evaluation = json.loads((run_dir / EVAL_FILE).read_text()) if (run_dir / EVAL_FILE).is_file() else {}
+    uses = read_json(run_dir / USES_FILE, "uses file") if (run_dir / USES_FILE).exists() else {}
+    evaluation = read_json(run_dir / EVAL_FILE, "evaluation") if (run_dir / EVAL_FILE).exists() else {}
     samples = {k: v for k, v in evaluation.get("metrics", {}).items() if k.startswith(("cas", "augment"))}
     pictures = []
     for picture in sorted((run_dir / USES).glob("*.png")) if (run_dir / USES).is_dir() else []:
         target = images_dir / f"{name}_uses_{picture.name}"
-        shutil.copyfile(picture, target)
+        copy_file(picture, target, images_dir)
         pictures.append(target)
     return {
         "name": name,

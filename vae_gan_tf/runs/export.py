@@ -23,6 +23,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from vae_gan_tf.runs.folder import write_text
 from vae_gan_tf.runs.saved_model import INFO_FILE
 
 
@@ -62,5 +63,5 @@ def export_saved_model(model, path, pixel_range=(0.0, 1.0)) -> Path:
             "latent_dim": model.latent_dim, "pixel_range": list(pixel_range), "num_classes": model.num_classes,
             **model.export_info()}
     (path / INFO_FILE).parent.mkdir(parents=True, exist_ok=True)
-    (path / INFO_FILE).write_text(json.dumps(info, indent=2))
+    write_text(path / INFO_FILE, json.dumps(info, indent=2))
     return path

@@ -9,8 +9,11 @@ overwrite that keeps the old run until the new one has finished, and atomic writ
 - **Overwrite**: the new run trains into the hidden sibling ``.NAME.overwrite``; only when it has finished
   is the old folder swapped out and deleted. On any failure the sibling is deleted and the old run is left
   as it was.
-- **Atomic artefacts**: :func:`atomic` yields a temporary name beside the target and renames it into place
-  only after the writer returned, so a full disk never leaves a torn ``model.keras``.
+- **One writer** (issue 25): :func:`atomic` (and :func:`write_text`, :func:`write_bytes`, :func:`append_text`,
+  :func:`output_folder` on top of it) is how every artefact and output is written: a temporary name beside
+  the target, renamed over it only after the writer returned, so a full disk never tears a file and a link
+  at the destination is replaced, never written through. A destination that is a link out of its folder,
+  or below a folder link, is refused; ENOSPC is :class:`NoSpaceLeft`, one line saying what was kept.
 """
 
 from __future__ import annotations
@@ -162,7 +165,9 @@ def has_final_artefacts(folder: Path) -> bool:
         json.loads((folder / METRICS_FILE).read_text())
     except (OSError, ValueError, zipfile.BadZipFile):
         return False
-    return (folder / SAVED_MODEL / "saved_model.pb").is_file()
+    saved = folder / SAVED_MODEL
+    pb = saved / "saved_model.pb"  # a SavedModel with its variables (issue 25: variables/ removed, pb empty)
+    return pb.is_file() and pb.stat().st_size > 0 and (saved / "variables" / "variables.index").is_file()
 
 
 def overwrite_sibling(folder: Path) -> Path:
@@ -219,16 +224,115 @@ def is_no_space(err: BaseException) -> bool:
     return getattr(err, "errno", None) == errno.ENOSPC or "No space left on device" in str(err)
 
 
-@contextlib.contextmanager
-def atomic(path: Path):
-    """Yield a temporary name beside ``path`` (same suffix, so writers that infer the format from it work);
-    when the block succeeds rename it over ``path`` (a folder is swapped), otherwise delete it."""
+def read_json(path: Path, what: str = "", fix: str = "", expect: type = dict):
+    """The JSON object in ``path``; a UserError naming the file (and ``fix``) if it is unreadable, not JSON,
+    or not a ``expect`` (issue 25: a damaged eval.json, metrics.json or cache file is one line)."""
     path = Path(path)
-    incoming = path.with_name(f"{path.stem}{INCOMING}{path.suffix}")
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        problem = f"cannot be read ({err.strerror or err})"
+    except (ValueError, UnicodeDecodeError) as err:
+        problem = f"is not valid JSON ({str(err).splitlines()[0][:80]})"
+    else:
+        if isinstance(value, expect):
+            return value
+        problem = f"holds a {type(value).__name__}, not a JSON {'object' if expect is dict else expect.__name__}"
+    raise UserError(f"{what or 'the file'} {path} {problem}; {fix or 'delete it or write it again'}")
+
+
+class NoSpaceLeft(UserError):
+    """The disk filled while an artefact was written (ENOSPC): the message says what was kept."""
+
+    errno = errno.ENOSPC
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def check_destination(path: Path, root: Path | None = None) -> Path:
+    """``path`` if writing it stays inside ``root`` (default: its folder): a UserError for a destination that
+    is a link resolving out of ``root``, or for a folder link between ``root`` and it (issue 25)."""
+    path = Path(path).absolute()
+    root = Path(root).absolute() if root is not None else path.parent
+    real_root = root.resolve()
+    if root != path and not _inside(path, root):
+        raise UserError(f"{path} is outside {root}; refusing to write it")
+    for folder in [p for p in path.parents if _inside(p, root) and p != root][::-1]:
+        if folder.is_symlink():
+            raise UserError(f"{folder} is a link (to {os.readlink(folder)}); refusing to write {path.name} "
+                            f"through it: replace the link by a folder")
+    if path.is_symlink() and not _inside(path.resolve(), real_root):
+        raise UserError(f"{path} is a link to {os.readlink(path)}, outside {root}; refusing to write through "
+                        "it: remove the link or pick another name")
+    return path
+
+
+def output_folder(path: Path, what: str = "--out") -> Path:
+    """Make the output folder ``path`` (a report's ``--out``): a UserError if it, or a folder inside it, is
+    a link, or if a file is in the way. Files are then written into it with :func:`atomic`."""
+    path = Path(path)
+    if path.is_symlink():
+        raise UserError(f"{what} {path} is a link (to {os.readlink(path)}); give a real folder")
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{what} {path} is a file, not a folder; pick another {what}")
+    if path.is_dir():
+        inner = next((p for p in path.rglob("*") if p.is_symlink()), None)
+        if inner is not None:
+            raise UserError(f"{what} {path} holds the link {inner} (to {os.readlink(inner)}); remove it first")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot make the folder {what} {path} ({err.strerror or err}); pick another {what}") \
+            from None
+    return path
+
+
+def writable_folder(path: Path, what: str) -> Path:
+    """Make the folder ``path`` and check that a file can be written in it, before long work whose result goes
+    there (issue 25: a classifier trained for minutes, then a traceback); a UserError naming ``what``."""
+    path = Path(path)
+    blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UserError(f"{what} {path} cannot be made: {blocking} is a file, not a folder; point it at a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write_probe{INCOMING}-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"{what} {path} is not writable ({err.strerror or err}); point it at a writable "
+                        "folder") from None
+    return path
+
+
+def check_no_links_out(folder: Path) -> None:
+    """A UserError if anything inside the run folder ``folder`` is a link that resolves out of it (the
+    writers that append, such as Keras's CSV logger and TensorBoard, would write through it)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    real = folder.resolve()
+    for entry in folder.rglob("*"):
+        if entry.is_symlink() and not _inside(entry.resolve(), real):
+            raise UserError(f"{entry} is a link to {os.readlink(entry)}, outside the run folder {folder}; "
+                            "refusing to write through it: remove the link")
+
+
+@contextlib.contextmanager
+def atomic(path: Path, root: Path | None = None):
+    """Yield a temporary name beside ``path`` (same suffixes, so writers that infer the format from them work);
+    when the block succeeds rename it over ``path`` (a folder is swapped), otherwise delete it. The
+    destination is checked first (:func:`check_destination`); ENOSPC becomes :class:`NoSpaceLeft`."""
+    path = check_destination(path, root)
+    base, dot, suffixes = path.name.partition(".") if not path.name.startswith(".") else (path.name, "", "")
+    incoming = path.with_name(f"{base}{INCOMING}-{os.getpid()}{dot}{suffixes}")  # x.incoming-PID.weights.h5
+    existed = path.exists()
     _remove(incoming)
     try:
         yield incoming
-        if incoming.is_dir() and path.exists():
+        if incoming.is_dir() and path.exists() and not path.is_symlink():
             aside = path.with_name(f"{path.name}{INCOMING}.old")
             _remove(aside)
             os.rename(path, aside)
@@ -236,9 +340,43 @@ def atomic(path: Path):
             _remove(aside)
         else:
             os.replace(incoming, path)
-    except BaseException:
+    except BaseException as err:
         _remove(incoming)
+        if isinstance(err, Exception) and not isinstance(err, UserError) and is_no_space(err):
+            kept = f"the existing {path} was kept as it was" if existed else f"{path} was not written"
+            raise NoSpaceLeft(f"no space left on device while writing {path}; {kept}; free some space and "
+                              "run the command again") from None
         raise
+
+
+def write_bytes(path: Path, data: bytes, root: Path | None = None) -> Path:
+    """Write ``data`` to ``path`` through :func:`atomic`."""
+    with atomic(path, root) as incoming:
+        with open(incoming, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    return Path(path)
+
+
+def write_text(path: Path, text: str, root: Path | None = None) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` through :func:`atomic`."""
+    return write_bytes(path, text.encode("utf-8"), root)
+
+
+def append_text(path: Path, text: str, root: Path | None = None) -> Path:
+    """Append ``text`` to ``path`` (logs) through :func:`atomic`: the old content plus ``text`` under a
+    temporary name, renamed over it, so a full disk keeps the log as it was and a link is never followed."""
+    path = check_destination(path, root)
+    old = b"" if not path.exists() or path.is_symlink() else path.read_bytes()
+    return write_bytes(path, old + text.encode("utf-8"), root)
+
+
+def copy_file(source: Path, path: Path, root: Path | None = None) -> Path:
+    """Copy ``source`` to ``path`` through :func:`atomic`."""
+    with atomic(path, root) as incoming:
+        shutil.copyfile(source, incoming)
+    return Path(path)
 
 
 def _remove(path: Path) -> None:

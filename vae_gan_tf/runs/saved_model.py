@@ -10,6 +10,8 @@ from pathlib import Path
 from vae_gan_tf.errors import UserError, first_line
 from vae_gan_tf.runs.folder import SAVED_MODEL
 
+REBUILD = ("a run folder's export can be rebuilt from its model.keras: python -m vae_gan_tf.train --resume "
+           "--export-only --out RUN")
 INFO_FILE = "assets/vae_gan_tf.json"  # family, endpoints, image_shape, latent_dim, pixel_range, num_classes
 
 
@@ -31,8 +33,7 @@ def read_export_info(saved_model: Path) -> dict:
         if not {"family", "image_shape", "latent_dim", "pixel_range"} <= set(info):
             raise ValueError("missing keys")
     except (OSError, ValueError) as err:
-        raise UserError(f"{info_path} is missing or broken ({first_line(err)}); export the run again by "
-                        "training it with python -m vae_gan_tf.train") from None
+        raise UserError(f"{info_path} is missing or broken ({first_line(err)}); {REBUILD}") from None
     return info
 
 
@@ -43,7 +44,8 @@ def load_saved_model(saved_model: Path):
     try:
         return tf.saved_model.load(str(saved_model))
     except Exception as err:  # TF raises several error types for a damaged SavedModel
-        raise UserError(f"{saved_model} could not be loaded as a SavedModel ({first_line(err)})") from None
+        raise UserError(f"{saved_model} could not be loaded as a SavedModel ({first_line(err)}); {REBUILD}") \
+            from None
 
 
 def prior_samples(loaded, info: dict, z, labels=None, batch: int = 500, progress=None):

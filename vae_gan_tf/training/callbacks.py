@@ -16,7 +16,7 @@ import numpy as np
 
 from vae_gan_tf.evaluation.metrics.modes import mode_coverage
 from vae_gan_tf.report.plotting import save_image_grid, save_scatter, save_sequences
-from vae_gan_tf.runs.folder import CONFIG_ATTRIBUTE
+from vae_gan_tf.runs.folder import CONFIG_ATTRIBUTE, append_text, atomic, write_text
 
 
 def weights_are_finite(model) -> bool:
@@ -186,26 +186,18 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
         """Write weights and position under a temporary name, then rename them over the backup; a failed
         write (a full disk) leaves the previous backup and no temporary file."""
         os.makedirs(self.backup_dir, exist_ok=True)
-        incoming = os.path.join(self.backup_dir, "incoming.weights.h5")
         position = asdict(self.position)
         if self.position.step:
             position["metrics"] = {m.name: [float(keras.ops.convert_to_numpy(v)) for v in m.variables]
                                    for m in self.model.metrics}
-        try:
+        with atomic(self._weights_path) as incoming:  # runs/folder.py: the one writer
             self.model.save_weights(incoming, overwrite=True)
             with h5py.File(incoming, "a") as f:
                 f.attrs[POSITION_ATTRIBUTE] = json.dumps(position)
                 if self.config is not None:
                     f.attrs[CONFIG_ATTRIBUTE] = json.dumps(self.config)
-            os.replace(incoming, self._weights_path)
-            with open(self._training_metadata_path + ".incoming", "w") as f:
-                json.dump({"epoch": self.position.epoch, "batch": self.position.step,
-                           "global_step": self.position.global_step}, f)
-            os.replace(self._training_metadata_path + ".incoming", self._training_metadata_path)
-        finally:
-            for leftover in (incoming, self._training_metadata_path + ".incoming"):
-                if os.path.exists(leftover):
-                    os.remove(leftover)
+        write_text(self._training_metadata_path, json.dumps(
+            {"epoch": self.position.epoch, "batch": self.position.step, "global_step": self.position.global_step}))
         self._last_saved = self.position.global_step
 
 
@@ -237,8 +229,7 @@ class RunLog:
         self.warnings: list[str] = []
 
     def write(self, message: str) -> None:
-        with open(self.path, "a") as fh:
-            fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+        append_text(self.path, f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

@@ -42,7 +42,6 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-import yaml
 
 from vae_gan_tf.config import (
     SEQUENCE_SOURCES,
@@ -50,6 +49,7 @@ from vae_gan_tf.config import (
     Config,
     dump_config,
     images_per_step,
+    load_yaml,
     total_epochs,
 )
 from vae_gan_tf.data.pipeline import make_datasets, train_stream
@@ -73,6 +73,7 @@ from vae_gan_tf.runs.folder import (
     SAVED_MODEL,
     TRAIN_LOG,
     atomic,
+    write_text,
     has_final_artefacts,
     mark,
 )
@@ -129,7 +130,7 @@ def check_stage_boundary(run_dir: Path, config: Config, start: Position) -> None
     saved = run_dir / CONFIG_FILE
     if not saved.is_file():
         return
-    boundary = (yaml.safe_load(saved.read_text()) or {}).get("train", {}).get("epochs")
+    boundary = (load_yaml(saved).get("train") or {}).get("epochs")
     if (isinstance(boundary, int) and config.train.epochs != boundary
             and (start.epoch > boundary or (start.epoch == boundary and start.step))):
         raise UserError(f"run {run_dir} is in stage 2, after train.epochs={boundary} epochs of stage 1, "
@@ -206,6 +207,24 @@ def train_run(config: Config, run_dir: Path, resume: bool = False, verbose="auto
         keras.mixed_precision.set_global_policy("float32")  # the policy is process-wide
 
 
+def rebuild_exports(config: Config, run_dir: Path) -> Path:
+    """``train --resume --export-only`` (issue 25): write ``saved_model/`` again from the run's ``model.keras``,
+    without training, so a damaged export is repaired and the model stays what was trained."""
+    from vae_gan_tf.models.catalog import register_all
+
+    register_all()  # every family's class, for keras.models.load_model
+    run_dir = Path(run_dir)
+    try:
+        model = keras.models.load_model(run_dir / MODEL_FILE)
+    except Exception as err:  # Keras raises several types for a damaged archive
+        raise UserError(f"{run_dir / MODEL_FILE} cannot be loaded ({first_line(err, 100)}), so the exports cannot "
+                        f"be rebuilt from it; train the run again with --overwrite --out {run_dir}") from None
+    with atomic(run_dir / SAVED_MODEL) as path:
+        export_saved_model(model, path, pixel_range(config.data.scale))
+    RunLog(run_dir / TRAIN_LOG).write(f"{SAVED_MODEL}/ rebuilt from {MODEL_FILE} (--export-only)")
+    return run_dir / SAVED_MODEL
+
+
 def fit_segments(start: Position, epochs: int, stage_boundary: int | None = None) -> list[tuple]:
     """The ``fit`` calls that continue from ``start``: (initial_epoch, epochs, first step) each. An epoch
     interrupted mid-way is finished by a ``fit`` of its remaining steps alone, then the later epochs
@@ -247,7 +266,8 @@ def _train(config, run_dir, strategy, jit, resume, verbose, startup_warnings, ch
     finished = epochs_done >= epochs and not start.step
     if finished and (has_final_artefacts(run_dir) or not chief):
         raise UserError(f"run {run_dir} has finished all {epochs_done} epochs; raise the count to continue, "
-                        f"e.g. --resume --epochs {epochs_done + 10}")
+                        f"e.g. --resume --epochs {epochs_done + 10}, or rebuild its {SAVED_MODEL}/ from "
+                        f"{MODEL_FILE} without training: --resume --export-only --out {run_dir}")
     if start.step and epochs_done >= epochs:
         raise UserError(f"run {run_dir} stopped in epoch {epochs_done + 1}; resume with at least "
                         f"--epochs {epochs_done + 1}")
@@ -357,6 +377,5 @@ def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, ru
         "train_images_per_s": timer.images_per_second(images_per_step(config)),
         "warnings": run_log.warnings,
     }
-    with atomic(run_dir / METRICS_FILE) as path:
-        path.write_text(json.dumps(metrics, indent=2))
+    write_text(run_dir / METRICS_FILE, json.dumps(metrics, indent=2))
     return metrics

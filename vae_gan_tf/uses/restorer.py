@@ -16,7 +16,7 @@ import numpy as np
 
 from vae_gan_tf.data.held_out import held_out_images
 from vae_gan_tf.errors import UserError
-from vae_gan_tf.runs.folder import CONFIG_FILE, MODEL_FILE, SAVED_MODEL, USES_FILE
+from vae_gan_tf.runs.folder import CONFIG_FILE, MODEL_FILE, SAVED_MODEL, USES_FILE, read_json, write_text
 from vae_gan_tf.runs.saved_model import find_saved_model, load_saved_model, read_export_info
 
 ENDPOINTS = ("complete", "project")  # the VAE family's chain, the GAN family's latent optimisation
@@ -127,9 +127,10 @@ def held_out(run_dir: Path, n: int, seed: int, need_labels: bool):
 def record(run_dir: Path, section: str, key: str, values: dict) -> Path:
     """Merge ``values`` into ``RUN/uses.json`` under [section][key]; returns the file."""
     path = Path(run_dir) / USES_FILE
-    content = json.loads(path.read_text()) if path.is_file() else {}
+    content = read_json(path, "uses file", "delete it (it is rewritten by the next complete / denoise --metrics)") \
+        if path.exists() else {}
     content.setdefault(section, {})[key] = values
-    path.write_text(json.dumps(content, indent=2))
+    write_text(path, json.dumps(content, indent=2))
     return path
 
 
