@@ -201,6 +201,9 @@ def build_config(raw: dict) -> Config:
     config = Config(data=data, model=model, train=train)
     check_values(config)
     native = NATIVE_SHAPES.get(data.source)
+    if data.source == "dsprites_like" and data.image_size not in (None, 32, 64):
+        raise UserError(f"data.source dsprites_like is rendered at 32 or 64 pixels; set data.image_size to 32 "
+                        f"or 64, not {data.image_size}")
     if native is not None:
         check_image_shape(config, native)
     elif data.source in TOY_SOURCES:
@@ -220,7 +223,7 @@ def build_config(raw: dict) -> Config:
     elif not data.source.startswith(PATH_SOURCES):
         raise UserError(_unknown("data.source", data.source,
                                  sorted(NATIVE_SHAPES) + list(TOY_SOURCES + SEQUENCE_SOURCES)
-                                 + ["idx:DIR", "npz:FILE", "folder:DIR"]))
+                                 + ["idx:DIR", "npz:FILE", "folder:DIR", "dsprites:FILE"]))
     return config
 
 

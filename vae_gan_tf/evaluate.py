@@ -1,4 +1,4 @@
-"""python -m vae_gan_tf.evaluate RUN [--metrics fid,kid,is,pr,classes,modes,nll,cas,augment] [--n 10000]
+"""python -m vae_gan_tf.evaluate RUN [--metrics fid,kid,is,pr,classes,modes,nll,cas,augment,mig,beta_vae,factor_vae,dci] [--n 10000]
     [--features classifier|inception|fid_inception] [--data SOURCE]
 python -m vae_gan_tf.evaluate --train-classifier SOURCE
 

@@ -1,8 +1,10 @@
-"""python -m vae_gan_tf.sample RUN_DIR_OR_SAVEDMODEL --n 64 --out grid.png [--seed S] [--interpolate] [--label K]
+"""python -m vae_gan_tf.sample RUN_DIR_OR_SAVEDMODEL --n 64 --out grid.png [--seed S] [--interpolate] [--label K] [--traverse]
 
 Uses only the SavedModel (``tf.saved_model.load``) and its ``sample`` endpoint: no model class of
 this package is imported, so it works on any export that has that endpoint. A conditional model's grid
-has one row per class, or only class K with ``--label K``.
+has one row per class, or only class K with ``--label K``. ``--traverse`` (a VAE run folder) writes one
+row per latent dimension, varied from -3 to 3 around a held-out image's code, each row labelled by the
+factor of variation it shares most information with (MIG's I(z_j; v_k), for a source with factors).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a strip from one latent point to another (spherical interpolation)")
     parser.add_argument("--label", type=int, default=None,
                         help="conditional models: draw only this class (default: one row per class)")
+    parser.add_argument("--traverse", action="store_true",
+                        help="latent traversals: one row per latent dimension, -3 to 3 around a held-out "
+                             "image's code (a VAE run folder; --n is the number of columns, default 10)")
     return add_version(parser)
 
 
@@ -71,6 +76,8 @@ def main(argv=None) -> int:
     if args.label is not None and not 0 <= args.label < classes:
         raise UserError(f"--label {args.label} is not a class of this model; use 0 to {classes - 1}")
     import_tensorflow()
+    if args.traverse:
+        return traverse(Path(args.path), saved_model, info, out, args)
     import numpy as np
 
     from vae_gan_tf.report.plotting import save_image_grid, save_scatter, save_sequences
@@ -102,6 +109,53 @@ def main(argv=None) -> int:
     else:
         save_image_grid(images, out, tuple(info["pixel_range"]), ncols=ncols)
     print(f"wrote {out} ({args.n} {'interpolation steps' if args.interpolate else 'samples'})")
+    return 0
+
+
+def traverse(path: Path, saved_model: Path, info: dict, out: Path, args) -> int:
+    """``--traverse``: the labelled traversal grid of a VAE run (module docstring)."""
+    import numpy as np
+
+    from vae_gan_tf.config import load_config
+    from vae_gan_tf.data.held_out import held_out_images
+    from vae_gan_tf.data.pixels import from_unit_range
+    from vae_gan_tf.data.source_names import has_factors
+    from vae_gan_tf.report.plotting import save_traversal_grid
+    from vae_gan_tf.runs.folder import CONFIG_FILE
+    from vae_gan_tf.runs.saved_model import traversal_codes
+
+    if args.interpolate or args.label is not None:
+        raise UserError("--traverse draws one grid of its own; leave out --interpolate and --label")
+    config_path = path / CONFIG_FILE
+    if not config_path.is_file() or len(info["image_shape"]) != 3 or info.get("num_classes") is not None:
+        raise UserError(f"--traverse needs the run folder of an unconditional image VAE (its config.yaml and "
+                        f"held-out images); {path} is not one")
+    loaded = load_saved_model(saved_model)
+    if not hasattr(loaded, "encode") or not hasattr(loaded, "decode"):
+        raise UserError(f"--traverse needs an encoder and a decoder; {saved_model} holds a {info['family']}")
+    config = load_config(config_path)
+    columns = 10 if args.n == 64 else args.n  # --n's default is the grid's 64 samples
+    values = np.linspace(-3.0, 3.0, columns)
+    image, _ = held_out_images(config, n=1, seed=args.seed)
+    code = loaded.encode(from_unit_range(image, tuple(info["pixel_range"])).astype(np.float32))
+    code = (code[0] if isinstance(code, (list, tuple)) else code).numpy()[0]
+    decoded = np.concatenate([loaded.decode(chunk).numpy() for chunk in
+                              np.array_split(traversal_codes(code, values), max(1, len(code) * columns // 500))])
+    rows = decoded.reshape((len(code), columns) + tuple(info["image_shape"]))
+    labels = [f"z{d}" for d in range(len(code))]
+    if has_factors(config.data.source):
+        from vae_gan_tf.data.dsprites import factor_grid
+        from vae_gan_tf.evaluation.disentanglement_scores import encoded_pool
+        from vae_gan_tf.evaluation.metrics.disentanglement import mig
+
+        grid = factor_grid(config.data.source, config.data.image_size)
+        codes, classes = encoded_pool(loaded, info, grid, n=10000, seed=args.seed)
+        information = mig(codes, classes)["mutual_information"]  # (D, K), nats
+        labels = [f"z{d}: {grid.factor_names[int(np.argmax(information[d]))]} "
+                  f"({information[d].max():.2f} nats)" for d in range(len(code))]
+    save_traversal_grid(rows, out, labels, values, tuple(info["pixel_range"]),
+                        title=f"latent traversals of {path.name} around a held-out image")
+    print(f"wrote {out} ({len(code)} latent dimensions x {columns} values from -3 to 3)")
     return 0
 
 

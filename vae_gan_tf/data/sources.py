@@ -10,6 +10,8 @@
 | ``folder:DIR``  | image files, one sub-folder per class or none           | yes     |
 | ``ring8``, ``grid25`` | 2-D Gaussian mixtures (``toy2d.py``): points (N, 2), not images | yes |
 | ``sines``       | noisy sinusoids of variable length (``sines.py``): (N, T, 1) with a mask | yes |
+| ``dsprites_like`` | dSprites' factor grid rendered by the library at 32 or 64 px, with its factors (``dsprites.py``) | yes |
+| ``dsprites:FILE`` | the original ``dsprites_ndarray_*.npz`` (64x64), with its factors | yes |
 
 Only ``folder:`` imports TensorFlow (through ``keras.utils.image_dataset_from_directory``).
 """
@@ -35,12 +37,14 @@ OFFLINE_HINT = (
 
 @dataclass
 class ImageArrays:
-    """Images as float32 in [0, 1], NHWC (or 2-D points, shape (N, 2)), with integer labels if any, and
-    for variable-length sequences (N, T, F) the float32 (N, T) mask of the steps that are not padding."""
+    """Images as float32 in [0, 1], NHWC (or 2-D points, shape (N, 2)), with integer labels if any, for
+    variable-length sequences (N, T, F) the float32 (N, T) mask of the steps that are not padding, and for
+    a source with factors of variation their integer classes (N, K)."""
 
     images: np.ndarray
     labels: Optional[np.ndarray] = None
     mask: Optional[np.ndarray] = None
+    factors: Optional[np.ndarray] = None
 
 
 def load_source(source: str, split: str = "train", image_size: int | None = None) -> ImageArrays:
@@ -55,6 +59,12 @@ def load_source(source: str, split: str = "train", image_size: int | None = None
     if source.startswith("folder:"):
         _only_train(source, split)
         return load_folder(source[7:], image_size)
+    if source == "dsprites_like" or source.startswith("dsprites:"):
+        _only_train(source, split)
+        from vae_gan_tf.data.dsprites import factor_grid, train_arrays
+
+        images, factors = train_arrays(factor_grid(source, image_size))
+        return ImageArrays(images, factors=factors)
     if source == "mnist5k":
         _only_train(source, split)
         return load_mnist5k()
@@ -74,7 +84,7 @@ def load_source(source: str, split: str = "train", image_size: int | None = None
         sequences, mask = sample_sines(seed=0 if split == "train" else 1)
         return ImageArrays(sequences, mask=mask)
     raise UserError(f"unknown data source {source!r}; use mnist5k, digits, mnist, fashion_mnist, cifar10, "
-                    "idx:DIR, npz:FILE or folder:DIR")
+                    "dsprites_like, idx:DIR, npz:FILE, folder:DIR or dsprites:FILE")
 
 
 def has_test_split(source: str) -> bool:

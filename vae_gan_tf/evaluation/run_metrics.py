@@ -2,7 +2,8 @@
 another one), on one feature extractor, written to ``RUN/eval.json`` (``python -m vae_gan_tf.evaluate`` is
 the command). Every number names the feature extractor that produced it, and ``basis`` in eval.json records
 the extractor and the real images (docs/evaluation_features.md); ``cas`` and ``augment`` (conditional runs)
-come from ``conditional_scores``."""
+come from ``conditional_scores``, ``mig``, ``beta_vae``, ``factor_vae`` and ``dci`` (sources with factors)
+from ``disentanglement_scores``."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import time
 from pathlib import Path
 
 from vae_gan_tf.data.held_out import source_images
+from vae_gan_tf.evaluation.disentanglement_scores import POOL
 from vae_gan_tf.errors import UserError
 from vae_gan_tf.runs.folder import CONFIG_FILE, EVAL_FILE, MODEL_FILE, SAVED_MODEL, write_text
 from vae_gan_tf.runs.saved_model import load_saved_model, prior_codes, read_export_info, unit_range_samples
 
-ALL_METRICS = ("fid", "kid", "is", "pr", "classes", "modes", "nll", "cas", "augment")
+ALL_METRICS = ("fid", "kid", "is", "pr", "classes", "modes", "nll", "cas", "augment",
+               "mig", "beta_vae", "factor_vae", "dci")
 FEATURE_METRICS = {"fid", "kid", "is", "pr", "classes"}  # the metrics computed on extracted features
 MAX_K = 5000  # importance samples per image for nll (the limit --help has always stated)
 FEATURES = ("classifier", "inception", "fid_inception")
@@ -116,6 +119,28 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
     from vae_gan_tf.evaluation.conditional_scores import check_conditional
 
     check_conditional(read_export_info(run_dir / SAVED_MODEL), run_dir, metrics or [])
+    from vae_gan_tf.evaluation.disentanglement_scores import (
+        DISENTANGLEMENT_METRICS,
+        check_factors,
+        disentanglement_metrics,
+    )
+
+    check_factors(config.data.source, run_dir, metrics or [])
+    asked = [m for m in metrics or [] if m in DISENTANGLEMENT_METRICS]
+    if asked and len(asked) == len(metrics):  # no samples or real images needed
+        info = read_export_info(run_dir / SAVED_MODEL)
+        results = disentanglement_metrics(run_dir, config, info, asked, seed)
+        matrices = results.pop("_matrices")
+        report = {"run": str(run_dir), "family": info["family"], "data": config.data.source, "n": POOL,
+                  "basis": {"features": "encoder means", "real_data": config.data.source,
+                            "real_split": "factor grid", "real_n": POOL, "real_seed": int(seed)},
+                  "features": "none", "metrics_requested": list(metrics),
+                  "features_note": f"encoder means of {POOL} uniform draws from the factor grid "
+                                   "(evaluation/disentanglement_scores.py)",
+                  "metrics": {k: float(v) if isinstance(v, (float, np.floating)) else v for k, v in results.items()},
+                  "disentanglement": matrices, "seconds": round(time.perf_counter() - start, 1)}
+        write_text(run_dir / EVAL_FILE, json.dumps(report, indent=2))
+        return report
     if config.data.source in SEQUENCE_SOURCES:
         raise UserError(f"{run_dir} models sequences ({config.data.source}); evaluate measures images and 2-D "
                         "points: look at its reconstructions.png and samples/ instead")
@@ -176,6 +201,10 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         results["modes_total"] = len(means)
     if "nll" in chosen:
         results.update(likelihood_metrics(run_dir, config, k, nll_images, verbose))
+    if asked:
+        found = disentanglement_metrics(run_dir, config, info, asked, seed)
+        disentanglement = found.pop("_matrices")
+        results.update(found)
     if {"cas", "augment"} & set(chosen):
         from vae_gan_tf.evaluation.conditional_scores import usefulness_metrics
 
@@ -188,6 +217,8 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         "metrics": {key: (float(v) if isinstance(v, (float, np.floating)) else v) for key, v in results.items()},
         "seconds": round(time.perf_counter() - start, 1),
     }
+    if asked:
+        report["disentanglement"] = disentanglement
     write_text(run_dir / EVAL_FILE, json.dumps(report, indent=2))
     return report
 

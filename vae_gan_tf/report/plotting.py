@@ -56,6 +56,31 @@ def save_image_grid(images, path, pixel_range=(0.0, 1.0), ncols=None, title=None
     savefig(fig, path)
 
 
+def save_traversal_grid(rows, path, row_labels, values, pixel_range=(0.0, 1.0), title=None) -> None:
+    """A latent traversal: ``rows`` (D, M, H, W, C), one row per latent dimension, each labelled on the left;
+    the columns are the traversed ``values``."""
+    rows = np.asarray(rows)
+    d, m = rows.shape[:2]
+    mosaic = tile(to_unit_range(rows.reshape((-1,) + rows.shape[2:]), pixel_range), m)
+    height, width = mosaic.shape[:2]
+    scale = max(1.0, 480.0 / width)
+    fig = plt.figure(figsize=(width * scale / 100 + 1.6, height * scale / 100 + 0.5), dpi=100)
+    ax = fig.add_axes((1.6 / (width * scale / 100 + 1.6), 0.3 / (height * scale / 100 + 0.5),
+                       1 - 1.6 / (width * scale / 100 + 1.6), 1 - 0.5 / (height * scale / 100 + 0.5)))
+    ax.imshow(mosaic[..., 0] if mosaic.shape[-1] == 1 else mosaic, cmap="gray", vmin=0, vmax=1,
+              interpolation="nearest")
+    h = rows.shape[2] + 1
+    ax.set_yticks([i * h + rows.shape[2] / 2 for i in range(d)], row_labels, fontsize=7)
+    ax.set_xticks([j * (rows.shape[3] + 1) + rows.shape[3] / 2 for j in range(m)], [f"{v:.1f}" for v in values],
+                  fontsize=6)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=8, y=0.995)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    savefig(fig, path)
+
+
 def save_scatter(points, path, means=None, title=None) -> None:
     """2-D samples as a scatter, with the true modes (if given) as red crosses."""
     points = np.asarray(points)

@@ -94,3 +94,16 @@ def slerp(a, b, steps):
     if omega < 1e-6:
         return (1 - t) * a + t * b
     return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+
+
+def traversal_codes(code, values):
+    """(D·M, D) codes: for each latent dimension d in turn, ``code`` with z_d replaced by each of ``values``
+    (the latent traversal of Higgins et al. 2017, Fig. 7)."""
+    import numpy as np
+
+    code = np.asarray(code, np.float32).reshape(-1)
+    values = np.asarray(values, np.float32)
+    codes = np.repeat(code[None, None, :], len(values), axis=1).repeat(len(code), axis=0)
+    for d in range(len(code)):
+        codes[d, :, d] = values
+    return codes.reshape(-1, len(code))
