@@ -3,7 +3,7 @@ recipe's settings (configs/*_mnist60k.yaml).
 
 For each recipe: the CPU seconds (``time.process_time``, one thread) of ``--steps`` steady training steps
 (after one traced execution), scaled to the recipe's steps per epoch, and the CPU seconds of one evaluation
-(``epoch_eval.EpochEvaluation`` on ``train.eval_samples`` prior samples: generation, classifier features,
+(``training.epoch_evaluation.EpochEvaluation`` on ``train.eval_samples`` prior samples: generation, classifier features,
 FID, KID, precision/recall, density/coverage; the real features are computed once per session and not
 counted). Needs the data and the cached classifier of the source:
 

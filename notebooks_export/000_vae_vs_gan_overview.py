@@ -35,7 +35,7 @@ from vae_gan_tf.data.pipeline import make_datasets  # noqa: E402
 from vae_gan_tf.data.toy2d import mixture  # noqa: E402
 from vae_gan_tf.evaluation.metrics.modes import mode_coverage  # noqa: E402
 from vae_gan_tf.models import losses as L  # noqa: E402
-from vae_gan_tf.models.catalog import build_model, compile_model  # noqa: E402
+from vae_gan_tf.models.catalog import build_model, compile_model, register_all  # noqa: E402
 from vae_gan_tf.reference import formulas as F  # noqa: E402
 from vae_gan_tf.report.plotting import read_history, save_image_grid, save_scatter  # noqa: E402
 from vae_gan_tf.training.fit import train_run  # noqa: E402
@@ -229,7 +229,8 @@ print("final:", {k: round(v, 3) for k, v in gan_metrics["final"].items()})
 gan_history = read_history(gan_run / "history.csv")
 
 # %%
-# The run folder's model.keras reloads with its optimizers (the registry import above registered the classes).
+# The run folder's model.keras reloads with its optimizers (register_all registers the model classes).
+register_all()
 gan = keras.models.load_model(gan_run / "model.keras")
 means, std = mixture("ring8")
 z_eval = np.random.default_rng(2).standard_normal((2500, gan.latent_dim)).astype(np.float32)

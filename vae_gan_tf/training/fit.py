@@ -142,7 +142,7 @@ def make_callbacks(model, config: Config, run_dir: Path, timer: EpochTimer, run_
     """The run folder's callbacks, in the order that matters (see each comment). A worker that is not
     the chief gets only those that write nothing into the run folder (module docstring). ``stop_request``
     (a ``threading.Event``) stops training at the next step with a backup (StopWhenRequested);
-    ``evaluation`` is the chief's epoch_eval.EpochEvaluation, if any."""
+    ``evaluation`` is the chief's epoch_evaluation.EpochEvaluation, if any."""
     callbacks = [StopOnNonFinite(checkpoint_dir)]  # first: it must act before BackupAndRestore saves
     if chief and hasattr(model, "generate"):  # models with a prior: pictures of samples every epoch
         rng = np.random.default_rng(config.train.seed)
