@@ -180,7 +180,10 @@ def collect_run(run_dir: Path, images_dir: Path, name: str, n: int, features: st
         if (run_dir / EVAL_FILE).exists() else None
     if evaluation is None or evaluation.get("basis") != basis or "fid" not in evaluation["metrics"]:
         # made on other features, other real images or another n (or before bases were recorded)
-        evaluation = evaluate_run(run_dir, n=n, features=features, verbose=False, data=basis["real_data"])
+        # progress bars on (sampling, features, importance samples), and the likelihood's held-out images
+        # scaled with --n like everything else, so that a small --n is a quick comparison
+        evaluation = evaluate_run(run_dir, n=n, features=features, verbose=True, data=basis["real_data"],
+                                  nll_images=min(1000, n))
     # sharpness, reconstructions and the latent view use the comparison's real set too
     pictures = run_pictures(run_dir, with_source(config, basis["real_data"]), images_dir, name)
     history = read_history(run_dir / HISTORY_FILE)
