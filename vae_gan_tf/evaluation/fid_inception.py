@@ -474,13 +474,25 @@ class FidNetwork:
     (measured slower here on CPU: benchmarks/fid_speed.py), so it is off by default."""
 
     def __init__(self, model, spec: dict, jit_compile: bool = False):
-        import tensorflow as tf
-
         self.spec, self.folded = spec, folded_arrays(model, spec)
         self.jit_compile = jit_compile
-        forward = lambda images: tf.reshape(fast_forward(fid_inception_input(images), spec, self.folded),
-                                            [tf.shape(images)[0], -1])
-        self.forward = tf.function(forward, jit_compile=jit_compile, reduce_retracing=True)
+        self.functions = {}  # one trace per channel count, any batch and image size (no retrace at the last batch)
+
+    def function(self, channels: int):
+        import tensorflow as tf
+
+        if channels not in self.functions:
+            def forward(images):
+                return tf.reshape(fast_forward(fid_inception_input(images), self.spec, self.folded),
+                                  [tf.shape(images)[0], -1])
+
+            signature = [tf.TensorSpec([None, None, None, channels], tf.float32)]
+            self.functions[channels] = tf.function(forward, input_signature=signature,
+                                                   jit_compile=self.jit_compile)
+        return self.functions[channels]
 
     def __call__(self, images):
-        return self.forward(images)
+        import tensorflow as tf
+
+        images = tf.convert_to_tensor(images, tf.float32)
+        return self.function(int(images.shape[-1]))(images)
