@@ -1,5 +1,6 @@
-"""The real set's features, mean and covariance, computed once per (feature network, source, split, n, seed,
-image shape) and cached beside the feature network's cache with a checksum (issue 22).
+"""The real set's features, mean and covariance on one feature network, computed once and cached with checksums.
+
+One entry per feature network, source, split, n, seed and image shape, beside the network's own cache (issue 22).
 
 The key is the evaluation basis (``run_metrics.evaluation_basis``: the extractor and its weights' SHA-1,
 the source, split, n, seed and shape) together with the SHA-1 of the real images themselves, so a changed
