@@ -470,8 +470,9 @@ def conv_macs(spec: dict, input_size: int = INPUT_SIZE) -> int:
 
 class FidNetwork:
     """Pixels in [0, 1] (n, h, w, 1 or 3) -> pool_3 features (n, 2048) float32, through one traced
-    function: :func:`fid_inception_input` and :func:`fast_forward`. ``jit_compile`` asks for XLA
-    (measured slower here on CPU: benchmarks/fid_speed.py), so it is off by default."""
+    function: :func:`fid_inception_input` and :func:`fast_forward`. Grey images are resized as one channel
+    and meet the first conv's kernel summed over its three input channels (the same sum in another order).
+    ``jit_compile`` asks for XLA, no faster on this CPU (benchmarks/fid_speed.py), so it is off by default."""
 
     def __init__(self, model, spec: dict, jit_compile: bool = False):
         self.spec, self.folded = spec, folded_arrays(model, spec)
@@ -482,9 +483,15 @@ class FidNetwork:
         import tensorflow as tf
 
         if channels not in self.functions:
+            folded = self.folded
+            if channels == 1:  # grey: the first conv of three equal channels is one conv with the kernels summed
+                first = next(iter(self.spec["children"]))
+                kernel, bias = folded[first]
+                folded = dict(folded, **{first: (kernel.sum(axis=2, keepdims=True), bias)})
+
             def forward(images):
-                return tf.reshape(fast_forward(fid_inception_input(images), self.spec, self.folded),
-                                  [tf.shape(images)[0], -1])
+                inputs = (tf1_resize_bilinear(images * 255.0) - 128.0) / 128.0  # fid_inception_input, channels kept
+                return tf.reshape(fast_forward(inputs, self.spec, folded), [tf.shape(images)[0], -1])
 
             signature = [tf.TensorSpec([None, None, None, channels], tf.float32)]
             self.functions[channels] = tf.function(forward, input_signature=signature,
