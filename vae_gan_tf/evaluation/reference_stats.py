@@ -117,9 +117,7 @@ def reference_statistics(extractor, basis: dict, images: np.ndarray, progress=No
     if use_cache:
         found = read_cached(folder, key)
         if found is not None:
-            if progress is not None:
-                progress.add(len(images))
-            return found
+            return found  # the progress bar stays silent: nothing is extracted
     folder.mkdir(parents=True, exist_ok=True)
     moments = RunningMoments()
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
