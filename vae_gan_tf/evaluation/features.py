@@ -95,8 +95,8 @@ class FidInceptionExtractor(FeatureExtractor):
     pytorch-fid and clean-fid), ported by :mod:`vae_gan_tf.evaluation.fid_inception` and run through its
     :class:`~vae_gan_tf.evaluation.fid_inception.FidNetwork` (one traced function, BatchNorm folded; the
     same features as the Keras port within 2e-5). It has no class probabilities (the archive ends at
-    pool_3), so no IS. The batch of 50 was the fastest of 25/50/100 in benchmarks/fid_speed.py and holds
-    about 0.6 GB of activations."""
+    pool_3), so no IS. The batch of 50 was the fastest of 25/50/100 in benchmarks/fid_speed.py (within
+    noise); its largest layer's input and output (147x147x32 and x64 float32) take about 0.4 GB."""
 
     name = "fid_inception"
 
