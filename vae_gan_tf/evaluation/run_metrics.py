@@ -8,6 +8,7 @@ from ``disentanglement_scores``."""
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -104,7 +105,7 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
 
     from vae_gan_tf.config import load_config
     from vae_gan_tf.data.source_names import SEQUENCE_SOURCES, TOY_SOURCES
-    from vae_gan_tf.evaluation.metrics.fid import fid_from_features
+    from vae_gan_tf.evaluation.metrics.fid import feature_statistics, fid_from_features, frechet_distance
     from vae_gan_tf.evaluation.metrics.inception_score import inception_score
     from vae_gan_tf.evaluation.metrics.kid import kid_from_features
     from vae_gan_tf.evaluation.metrics.precision_recall import density_coverage, precision_recall
@@ -169,17 +170,28 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
     if "nll" in chosen and info["family"] != "VAE":
         raise UserError(f"the nll metric needs a VAE run; {run_dir} holds a {info['family']}")
     results: dict = {}
+    cache_note: dict = {}
     if toy:
         kind, real_f, fake_f, fake_p = "identity", real.astype(np.float64), fake.astype(np.float64), None
     elif not set(chosen) & FEATURE_METRICS:  # nll alone needs no extractor, so no feature classifier
         kind, real_f, fake_f, fake_p = "none", None, None, None
     else:
+        from vae_gan_tf.evaluation.progress import Progress
+        from vae_gan_tf.evaluation.reference_stats import reference_statistics
+
         kind = extractor.name
-        progress = keras.utils.Progbar(2 * n, unit_name="image", verbose=1 if verbose else 0)
-        real_f, _ = extractor(real, progress)
-        fake_f, fake_p = extractor(fake, progress)
+        reference = reference_statistics(extractor, evaluation_basis(kind, source, n, seed, real.shape[1:]), real,
+                                         Progress(n, f"real images on {kind}", verbose=verbose))
+        if verbose and reference.from_cache:
+            print(f"real-set statistics on {kind} read from the cache: {reference.path}", file=sys.stderr)
+        real_f = reference.features
+        fake_f, fake_p = extractor(fake, Progress(len(fake), f"samples on {kind}", verbose=verbose))
+        cache_note = {"reference_stats_cached": bool(reference.from_cache)}
     if "fid" in chosen:
-        results["fid"] = fid_from_features(real_f, fake_f)
+        if kind == "identity":
+            results["fid"] = fid_from_features(real_f, fake_f)
+        else:  # the real set's cached mean and float64 covariance
+            results["fid"] = frechet_distance(reference.mean, reference.covariance, *feature_statistics(fake_f))
         half = n // 2  # the floor of this estimator: FID between two halves of the real set
         results["fid_real_halves"] = fid_from_features(real_f[:half], real_f[half:2 * half])
     if "kid" in chosen:
@@ -215,7 +227,7 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         "features": kind, "metrics_requested": chosen,
         "features_note": EXTRACTOR_NOTES.get(kind, "no features: likelihood metrics only").format(source=source),
         "metrics": {key: (float(v) if isinstance(v, (float, np.floating)) else v) for key, v in results.items()},
-        "seconds": round(time.perf_counter() - start, 1),
+        "seconds": round(time.perf_counter() - start, 1), **cache_note,
     }
     if asked:
         report["disentanglement"] = disentanglement

@@ -1,6 +1,8 @@
 """Sample quality during training (``train.eval_every_epochs``): FID, KID, precision/recall and
 density/coverage of ``train.eval_samples`` prior samples against as many held-out real images, on the
-cached feature classifier (evaluation/features.py), after every N-th epoch and the last.
+cached feature classifier (evaluation/features.py) or, with ``train.eval_features: fid_inception``, on the
+2015 FID Inception network, after every N-th epoch and the last. The held-out real features come from the
+reference-statistics cache (evaluation/reference_stats.py), so they are computed once per source, not per run.
 
 The values go into the epoch's logs as the ``eval_*`` columns of history.csv (NaN on the epochs in
 between, so that every row has the same columns, which CSVLogger needs across resumed ``fit`` calls),
@@ -109,13 +111,21 @@ class EpochEvaluation(keras.callbacks.Callback):
 
 
 def make_epoch_evaluation(model, config, log_dir: Path, last_epoch: int):
-    """The :class:`EpochEvaluation` of a run whose ``train.eval_every_epochs`` is set: the cached classifier
-    (trained here once if missing) and the held-out real features, computed once per session. A source
-    without labels is a UserError (no classifier can be trained on it)."""
-    ensure_classifier(config.data.source)
-    extractor = make_extractor("classifier", config.data.source)
+    """The :class:`EpochEvaluation` of a run whose ``train.eval_every_epochs`` is set: the extractor of
+    ``train.eval_features`` (the cached classifier, trained here once if missing, or the FID network) and
+    the held-out real features, read from the reference-statistics cache or computed into it. A source
+    without labels is a UserError for the classifier (none can be trained on it)."""
+    from vae_gan_tf.evaluation.reference_stats import reference_statistics
+    from vae_gan_tf.evaluation.run_metrics import evaluation_basis
+
+    kind = getattr(config.train, "eval_features", "classifier")
+    if kind == "classifier":
+        ensure_classifier(config.data.source)
+    extractor = make_extractor(kind, config.data.source)
     real, _ = held_out_images(config, config.train.eval_samples, config.train.seed)
-    real_features, _ = extractor(real)
+    basis = dict(evaluation_basis(kind, config.data.source, len(real), config.train.seed, real.shape[1:]),
+                 real_split="held_out")
+    real_features = np.asarray(reference_statistics(extractor, basis, real).features, np.float64)
     z = np.random.default_rng(config.train.seed + 1).standard_normal((len(real), model.latent_dim))
     return EpochEvaluation(extractor, real_features, z.astype(np.float32), pixel_range(config.data.scale),
                            config.train.eval_every_epochs, last_epoch, log_dir,

@@ -324,7 +324,7 @@ def _train(config, run_dir, strategy, jit, resume, verbose, startup_warnings, ch
         if not chief:
             shutil.rmtree(checkpoint_dir, ignore_errors=True)
     if chief:
-        metrics = finish_run(model, data, config, run_dir, timer, run_log)
+        metrics = finish_run(model, data, config, run_dir, timer, run_log, evaluation)
     else:
         metrics = {"model": config.model.name, "data": config.data.source, "chief": False,
                    "epochs_completed": len(history.epoch),
@@ -344,7 +344,8 @@ def save_sequence_reconstructions(model, data, path: Path, count: int = 16) -> N
                    title="originals (dashed) / reconstructions")
 
 
-def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, run_log: RunLog) -> dict:
+def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, run_log: RunLog,
+               evaluation=None) -> dict:
     """Write model.keras, saved_model/, reconstructions.png (encoders), curves.png and metrics.json."""
     with atomic(run_dir / MODEL_FILE) as path:
         model.save(path)
@@ -375,6 +376,10 @@ def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, ru
         "dtype_policy": keras.mixed_precision.global_policy().name,
         "train_seconds_this_session": round(sum(timer.seconds), 2),
         "train_images_per_s": timer.images_per_second(images_per_step(config)),
+        **({} if evaluation is None else {
+            "eval_features": config.train.eval_features,
+            "eval_seconds_this_session": round(sum(evaluation.seconds), 2),
+            "eval_share_of_training": round(sum(evaluation.seconds) / max(sum(timer.seconds), 1e-9), 4)}),
         "warnings": run_log.warnings,
     }
     write_text(run_dir / METRICS_FILE, json.dumps(metrics, indent=2))
