@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import subprocess
@@ -97,3 +98,16 @@ def digits_classifier(tmp_path_factory):
         del os.environ["VAE_GAN_TF_CACHE"]
     else:
         os.environ["VAE_GAN_TF_CACHE"] = previous
+
+
+@pytest.fixture
+def classifier_cache(tmp_path_factory, monkeypatch):
+    """A cache the session's tests share: the first run with train.eval_every_epochs trains the digits
+    classifier into it, the later ones reuse it."""
+    monkeypatch.setenv("VAE_GAN_TF_CACHE", str(tmp_path_factory.getbasetemp() / "classifier_cache"))
+
+
+def history_rows(run_dir):
+    """The rows of a run's history.csv, as dicts."""
+    with open(run_dir / "history.csv", newline="") as fh:
+        return list(csv.DictReader(fh))

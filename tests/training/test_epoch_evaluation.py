@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import threading
 
 import pytest
-from conftest import TINY_OVERRIDES
+from conftest import TINY_OVERRIDES, history_rows
 
 EVAL = ["train.eval_every_epochs=2", "train.eval_samples=60", "train.steps_per_epoch=3"]
 
-
-@pytest.fixture
-def classifier_cache(tmp_path_factory, monkeypatch):
-    """A cache shared by this module's tests: the first run trains the digits classifier into it."""
-    monkeypatch.setenv("VAE_GAN_TF_CACHE", str(tmp_path_factory.getbasetemp() / "issue12_cache"))
-
-def rows(run_dir):
-    with open(run_dir / "history.csv", newline="") as fh:
-        return list(csv.DictReader(fh))
 
 def eval_lines(run_dir):
     return [line.split(": ")[0].split()[-1] for line in (run_dir / "train.log").read_text().splitlines()
@@ -34,7 +24,7 @@ def test_epoch_evaluation_writes_its_columns_and_resumes_without_recomputing(cla
     run_dir = tmp_path / "run"
     first = load_config(None, [*TINY_OVERRIDES, *EVAL, "train.epochs=2"])
     train_run(first, run_dir, verbose=0)  # epoch 1: not due (NaN); epoch 2: evaluated
-    before = rows(run_dir)
+    before = history_rows(run_dir)
     assert math.isnan(float(before[0]["eval_fid"])) and float(before[1]["eval_fid"]) > 0
     stop = threading.Event()
     stop.set()  # stops after the first step of epoch 3, with a backup there
@@ -42,7 +32,7 @@ def test_epoch_evaluation_writes_its_columns_and_resumes_without_recomputing(cla
     with pytest.raises(TrainingInterrupted):
         train_run(longer, run_dir, resume=True, verbose=0, stop_request=stop)
     train_run(longer, run_dir, resume=True, verbose=0)  # the rest of epoch 3 (mid-epoch), then epoch 4
-    after = rows(run_dir)
+    after = history_rows(run_dir)
     assert after[:2] == before and [row["epoch"] for row in after] == ["0", "1", "2", "3"]
     assert math.isnan(float(after[2]["eval_fid"]))
     for column in ("eval_fid", "eval_kid", "eval_precision", "eval_recall", "eval_density", "eval_coverage"):
@@ -93,7 +83,7 @@ def test_epoch_evaluation_on_the_fid_network_reads_cached_held_out_features(tmp_
     stamp = entries[0].stat().st_mtime_ns
     metrics = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert metrics["eval_features"] == "fid_inception" and 0 < metrics["eval_share_of_training"]
-    assert math.isfinite(float(rows(tmp_path / "a")[0]["eval_fid"]))
+    assert math.isfinite(float(history_rows(tmp_path / "a")[0]["eval_fid"]))
     train_run(load_config(None, overrides), tmp_path / "b", verbose=0)
     assert sorted(stats_dir("fid_inception").glob("*.json")) == entries and entries[0].stat().st_mtime_ns == stamp
     with pytest.raises(Exception, match="eval_features"):

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 import pytest
-from conftest import TINY_OVERRIDES, call_saved_model
+from conftest import TINY_OVERRIDES, call_saved_model, history_rows
 
 TWO_STAGE = ["model.name=two_stage_vae", "model.second_stage_units=16", "model.second_stage_depth=2"]
-
-@pytest.fixture
-def classifier_cache(tmp_path_factory, monkeypatch):
-    """A cache shared by this module's tests: the first run trains the digits classifier into it."""
-    monkeypatch.setenv("VAE_GAN_TF_CACHE", str(tmp_path_factory.getbasetemp() / "issue12_cache"))
-
-def rows(run_dir):
-    with open(run_dir / "history.csv", newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def test_fit_segments_end_at_the_stage_boundary():
@@ -71,7 +60,7 @@ def test_two_stage_run_exports_sampling_through_both_decoders(classifier_cache, 
     config = load_config(None, [*TINY_OVERRIDES, *TWO_STAGE, "train.epochs=1", "model.second_stage_epochs=1",
                                 "train.steps_per_epoch=2"])
     train_run(config, run_dir, verbose=0)
-    assert [row["epoch"] for row in rows(run_dir)] == ["0", "1"]
+    assert [row["epoch"] for row in history_rows(run_dir)] == ["0", "1"]
     assert "stage 2 from epoch 2" in (run_dir / "train.log").read_text()
     u = np.repeat(np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32), 500, axis=0)
     out = call_saved_model(run_dir / "saved_model", {"u": u},
