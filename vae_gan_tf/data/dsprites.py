@@ -22,7 +22,6 @@ not read).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import time
@@ -31,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from vae_gan_tf.errors import UserError
-from vae_gan_tf.runs.folder import atomic, write_text
+from vae_gan_tf.runs.folder import atomic, file_digest, write_text
 
 FACTOR_NAMES = ("shape", "scale", "orientation", "pos_x", "pos_y")
 FACTOR_SIZES = (3, 6, 40, 32, 32)
@@ -119,14 +118,6 @@ def cache_dir() -> Path:
     return Path(os.environ.get("VAE_GAN_TF_CACHE") or Path.home() / ".cache" / "vae_gan_tf")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def render_packed(image_size: int, sizes=FACTOR_SIZES, progress: bool = False) -> np.ndarray:
     """Every grid point's image, bit-packed: (N, S·S/8) uint8, rendered ``CHUNK`` images at a time."""
     total = int(np.prod(sizes))
@@ -154,7 +145,7 @@ def packed_grid(image_size: int, sizes=FACTOR_SIZES, directory: Path | None = No
     path = directory / f"dsprites_like_{image_size}{suffix}.npy"
     checksum = path.with_suffix(".sha256")
     if path.is_file() and checksum.is_file():
-        if _sha256(path) == checksum.read_text().split()[0]:
+        if file_digest(path, "sha256") == checksum.read_text().split()[0]:
             return np.load(path, mmap_mode="r")
         print(f"{path}: checksum mismatch, rendering it again", file=sys.stderr)
     packed = render_packed(image_size, sizes, progress=True)
@@ -162,7 +153,7 @@ def packed_grid(image_size: int, sizes=FACTOR_SIZES, directory: Path | None = No
     with atomic(path) as incoming:
         with open(incoming, "wb") as fh:
             np.save(fh, packed)
-        digest = _sha256(incoming)
+        digest = file_digest(incoming, "sha256")
     write_text(checksum, f"{digest}  {path.name}\n")
     return np.load(path, mmap_mode="r")
 

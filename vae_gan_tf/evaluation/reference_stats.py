@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vae_gan_tf.runs.folder import file_digest
+
 CHUNK = 1000  # images per extractor call; one chunk's features are all that is held in memory
 FORMAT = 1  # bump when what is stored changes
 
@@ -84,14 +86,6 @@ class RunningMoments:
         return self.shift + mean_shifted, 0.5 * (covariance + covariance.T)
 
 
-def file_sha1(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def read_cached(folder: Path, key: str) -> ReferenceStats | None:
     meta_path = folder / f"{key}.json"
     if not meta_path.is_file():
@@ -99,7 +93,7 @@ def read_cached(folder: Path, key: str) -> ReferenceStats | None:
     try:
         meta = json.loads(meta_path.read_text())
         files = {name: folder / f"{key}.{name}.npy" for name in ("features", "mean", "covariance")}
-        if any(file_sha1(path) != meta["sha1"][name] for name, path in files.items()):
+        if any(file_digest(path) != meta["sha1"][name] for name, path in files.items()):
             return None  # a damaged entry is recomputed, never read
         return ReferenceStats(np.load(files["features"], mmap_mode="r"), np.load(files["mean"]),
                               np.load(files["covariance"]), True, meta_path)
@@ -136,7 +130,7 @@ def reference_statistics(extractor, basis: dict, images: np.ndarray, progress=No
         np.save(staged["mean"], mean)
         np.save(staged["covariance"], covariance)
         meta = {"format": FORMAT, "basis": basis, "n": len(images), "images_sha1": images_sha1(images),
-                "sha1": {name: file_sha1(path) for name, path in staged.items()}}
+                "sha1": {name: file_digest(path) for name, path in staged.items()}}
         (Path(scratch) / f"{key}.json").write_text(json.dumps(meta, indent=1))
         for name, path in staged.items():
             os.replace(path, folder / path.name)

@@ -384,3 +384,15 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def file_digest(path: Path, algorithm: str = "sha1") -> str:
+    """The hex digest of a file's bytes (``hashlib`` ``algorithm``), read in 4 MiB blocks: the checksums of
+    the caches (FID weights, reference statistics, the dsprites_like grid)."""
+    import hashlib
+
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
