@@ -22,7 +22,6 @@ not read).
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from vae_gan_tf.errors import UserError
-from vae_gan_tf.runs.folder import atomic, file_digest, write_text
+from vae_gan_tf.runs.folder import atomic, cache_root, file_digest, write_text
 
 FACTOR_NAMES = ("shape", "scale", "orientation", "pos_x", "pos_y")
 FACTOR_SIZES = (3, 6, 40, 32, 32)
@@ -115,7 +114,7 @@ def grid_indices(classes: np.ndarray, sizes=FACTOR_SIZES) -> np.ndarray:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("VAE_GAN_TF_CACHE") or Path.home() / ".cache" / "vae_gan_tf")
+    return cache_root()
 
 
 def render_packed(image_size: int, sizes=FACTOR_SIZES, progress: bool = False) -> np.ndarray:

@@ -9,7 +9,6 @@ FID or with published values, and every report says which extractor produced a n
 from __future__ import annotations
 
 import hashlib
-import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -18,20 +17,9 @@ import numpy as np
 import tensorflow as tf
 
 from vae_gan_tf.errors import UserError, first_line
-from vae_gan_tf.runs.folder import atomic, writable_folder
+from vae_gan_tf.runs.folder import atomic, cache_root, writable_folder
 
 INCEPTION_SIZE = 299
-
-
-def cache_root() -> Path:
-    """$VAE_GAN_TF_CACHE, default ~/.cache/vae_gan_tf: a UserError when it names a file (issue 25: it was
-    reported as "no classifier trained", and training one then crashed)."""
-    root = Path(os.environ.get("VAE_GAN_TF_CACHE") or Path.home() / ".cache" / "vae_gan_tf")
-    blocking = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        raise UserError(f"VAE_GAN_TF_CACHE={root}: {blocking} is a file, not a folder; point it at a folder (or "
-                        "unset it for ~/.cache/vae_gan_tf)")
-    return root
 
 
 def classifier_dir() -> Path:

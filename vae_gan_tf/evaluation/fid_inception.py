@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from vae_gan_tf.errors import UserError, first_line
-from vae_gan_tf.runs.folder import atomic, file_digest, read_json, writable_folder, write_text
+from vae_gan_tf.runs.folder import atomic, cache_root, file_digest, read_json, writable_folder, write_text
 
 WEIGHTS_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"
 WEIGHTS_BYTES = 87_335_461
@@ -52,11 +52,7 @@ MODULES = {"WrapNet", "InceptionV3", "Sequential", "Conv2dLayer", "InceptionA", 
 
 def cache_dir() -> Path:
     """$VAE_GAN_TF_CACHE/fid_inception, default ~/.cache/vae_gan_tf/fid_inception."""
-    root = Path(os.environ.get("VAE_GAN_TF_CACHE") or Path.home() / ".cache" / "vae_gan_tf")
-    blocking = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        raise UserError(f"VAE_GAN_TF_CACHE={root}: {blocking} is a file, not a folder; point it at a folder")
-    return root / "fid_inception"
+    return cache_root() / "fid_inception"
 
 
 class TorchModule:

@@ -22,15 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_gan_tf.runs.folder import file_digest
+from vae_gan_tf.runs.folder import cache_root, file_digest
 
 CHUNK = 1000  # images per extractor call; one chunk's features are all that is held in memory
 FORMAT = 1  # bump when what is stored changes
-
-
-def cache_root() -> Path:
-    root = os.environ.get("VAE_GAN_TF_CACHE") or Path.home() / ".cache" / "vae_gan_tf"
-    return Path(root)
 
 
 def stats_dir(kind: str) -> Path:

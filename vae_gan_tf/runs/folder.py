@@ -396,3 +396,14 @@ def file_digest(path: Path, algorithm: str = "sha1") -> str:
         for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def cache_root() -> Path:
+    """$VAE_GAN_TF_CACHE, default ~/.cache/vae_gan_tf: a UserError when it names a file (issue 25: it was
+    reported as "no classifier trained", and training one then crashed)."""
+    root = Path(os.environ.get("VAE_GAN_TF_CACHE") or Path.home() / ".cache" / "vae_gan_tf")
+    blocking = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise UserError(f"VAE_GAN_TF_CACHE={root}: {blocking} is a file, not a folder; point it at a folder (or "
+                        "unset it for ~/.cache/vae_gan_tf)")
+    return root
