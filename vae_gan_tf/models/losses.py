@@ -102,6 +102,33 @@ def negative_elbo(reconstruction_nll: tf.Tensor, kl: tf.Tensor, beta: float | tf
     return reconstruction_nll + beta * kl
 
 
+def minibatch_total_correlation(z: tf.Tensor, mean: tf.Tensor, log_var: tf.Tensor) -> tf.Tensor:
+    """TC = KL(q(z) ‖ ∏_j q(z_j)) of the minibatch's aggregate posterior q(z) = (1/M) Σ_m q(z|x_m), shape ().
+
+    Chen et al. 2018 (β-TCVAE), §4.1's minibatch-weighted sampling with the minibatch as the data set
+    (N = M), at each example's own draw z_i ~ q(z|x_i):
+    TC ≈ (1/M) Σ_i [log (1/M) Σ_m q(z_i|x_m) − Σ_j log (1/M) Σ_m q(z_ij|x_mj)].
+    Its gradient is theirs for any N (N only shifts the value by a constant); its value is the TC of the
+    batch mixture, near 0 for factorised codes.
+    """
+    per_dim = -0.5 * (LOG_2PI + log_var[None] + tf.square(z[:, None] - mean[None]) * tf.exp(-log_var[None]))
+    log_m = tf.math.log(tf.cast(tf.shape(z)[0], z.dtype))
+    log_q_joint = tf.reduce_logsumexp(tf.reduce_sum(per_dim, axis=-1), axis=1) - log_m
+    log_q_product = tf.reduce_sum(tf.reduce_logsumexp(per_dim, axis=1) - log_m, axis=-1)
+    return tf.reduce_mean(log_q_joint - log_q_product)
+
+
+def beta_tc_negative_elbo(reconstruction_nll: tf.Tensor, kl: tf.Tensor, total_correlation: tf.Tensor,
+                          beta: float | tf.Tensor = 1.0, tc_beta: float = 1.0) -> tf.Tensor:
+    """E_q[−log p(x|z)] + β·KL + (β_TC − 1)·TC: β-TCVAE's objective (Chen et al. 2018, eq. 4, α = γ = 1).
+
+    KL(q(z|x) ‖ p(z)) averaged over the data is index-code MI + TC + dimension-wise KL (their eq. 2),
+    so adding (β_TC − 1)·TC weighs the total correlation alone by β_TC; with β = 1 it is their loss,
+    with β_TC = 1 it is :func:`negative_elbo`.
+    """
+    return negative_elbo(reconstruction_nll, kl, beta) + (tc_beta - 1.0) * total_correlation
+
+
 def kl_weight(step: tf.Tensor, beta: float, warmup_steps: int) -> tf.Tensor:
     """β · min(1, step / warmup_steps): linear KL warm-up (Bowman et al. 2016; Sønderby et al. 2016)."""
     if warmup_steps <= 0:

@@ -18,6 +18,7 @@ FAMILIES = {
     "mlp_vae": ["model.architecture=mlp", "model.hidden_units=[64, 32]", "model.latent_dim=4"],
     "gaussian_vae": ["model.conv_filters=[8]", "model.likelihood=gaussian", "model.gaussian_std=0.3"],
     "beta_vae_warmup": ["model.conv_filters=[8]", "model.beta=4", "model.kl_warmup_steps=5"],
+    "beta_tc_vae": ["model.conv_filters=[8]", "model.tc_beta=6"],
     "autoencoder": ["model.name=autoencoder", "model.conv_filters=[8, 16]", "model.latent_dim=8"],
     "bernoulli_autoencoder": ["model.name=autoencoder", "model.architecture=mlp", "model.hidden_units=[32]",
                               "model.likelihood=bernoulli"],
@@ -51,6 +52,14 @@ def test_vae_reports_its_terms_and_loss_is_their_sum():
     logs = model.train_step(tf.constant(DIGITS[:32]))
     assert set(logs) == {"loss", "reconstruction", "kl"}
     np.testing.assert_allclose(logs["loss"], logs["reconstruction"] + logs["kl"], rtol=1e-5)
+
+
+def test_beta_tc_vae_logs_its_total_correlation_and_weighs_it_in_the_loss():
+    model = compiled(FAMILIES["beta_tc_vae"])
+    logs = model.test_step(tf.constant(DIGITS[:32]))
+    assert set(logs) == {"loss", "reconstruction", "kl", "total_correlation"}
+    np.testing.assert_allclose(logs["loss"], logs["reconstruction"] + logs["kl"] + 5 * logs["total_correlation"],
+                               rtol=1e-5)
 
 
 def test_kl_warmup_starts_at_zero_weight():

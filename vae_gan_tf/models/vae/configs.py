@@ -58,10 +58,13 @@ class VAEConfig(EncoderDecoderConfig):
     gaussian_std: float = 1.0  # fixed decoder std for the Gaussian likelihood
     beta: float = 1.0  # weight of the KL term (beta-VAE, doc 004); 1.0 is the ELBO
     kl_warmup_steps: int = 0  # KL weight rises linearly from 0 to beta over these steps
+    tc_beta: float = 1.0  # weight of the total correlation (beta-TCVAE, Chen et al. 2018); 1.0: none extra
 
     def check(self, config) -> None:
         super().check(config)
         check_kl_terms(self)
+        if not self.tc_beta >= 0:
+            raise UserError(f"model.tc_beta must be non-negative, got {self.tc_beta}")
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from vae_gan_tf.models import completion, losses
+from vae_gan_tf.models import completion
 from vae_gan_tf.models.vae.configs import CVAEConfig
 from vae_gan_tf.models.vae.vae import VAE
 from vae_gan_tf.nets import make_decoder, make_encoder
@@ -54,13 +54,8 @@ class ConditionalVAE(VAE):
 
     def compute_terms(self, x, labels, training):
         mean, log_var = self.encode(x, labels, training=training)
-        logits = self.decode_logits(self.sample_posterior(mean, log_var), labels, training)
-        reconstruction = tf.reduce_mean(self.reconstruction_loss(x, logits))
-        kl = tf.reduce_mean(losses.kl_divergence_normal(mean, log_var))
-        weight = losses.kl_weight(self.optimizer.iterations, self.model_config.beta,
-                                 self.model_config.kl_warmup_steps)
-        return {"loss": losses.negative_elbo(reconstruction, kl, weight), "reconstruction": reconstruction,
-                "kl": kl}
+        z = self.sample_posterior(mean, log_var)
+        return self.elbo_terms(x, self.decode_logits(z, labels, training), mean, log_var, z)
 
     def endpoints(self) -> dict:
         """Each map with one int32 ``label`` per example as its last input; ``generate(label)`` draws

@@ -27,7 +27,11 @@ class VAE(Autoencoder):
     config_class = VAEConfig
     heads = ("mean", "log_var")
     code_names = ("mean", "log_var")
-    metric_names = ("loss", "reconstruction", "kl")
+
+    @property
+    def metric_names(self):
+        extra = ("total_correlation",) if self.model_config.tc_beta != 1 else ()
+        return ("loss", "reconstruction", "kl") + extra
 
     def call(self, x, training=False):
         """Reconstruction logits: z sampled by reparameterization in training, z = μ otherwise."""
@@ -48,12 +52,21 @@ class VAE(Autoencoder):
         """One-sample Monte Carlo estimate of the β-ELBO terms, each a batch mean."""
         mean, log_var = self.encode(x, training=training)
         z = self.sample_posterior(mean, log_var)
-        reconstruction = tf.reduce_mean(self.reconstruction_loss(x, self.decoder(z, training=training)))
+        return self.elbo_terms(x, self.decoder(z, training=training), mean, log_var, z)
+
+    def elbo_terms(self, x, decoder_output, mean, log_var, z) -> dict:
+        """The batch means of −log p(x|z), KL and the loss for one draw z ~ q(z|x): −ELBO_β, or β-TCVAE's
+        objective with its minibatch total correlation when ``model.tc_beta`` ≠ 1."""
+        reconstruction = tf.reduce_mean(self.reconstruction_loss(x, decoder_output))
         kl = tf.reduce_mean(losses.kl_divergence_normal(mean, log_var))
         weight = losses.kl_weight(self.optimizer.iterations, self.model_config.beta,
                                  self.model_config.kl_warmup_steps)
-        return {"loss": losses.negative_elbo(reconstruction, kl, weight), "reconstruction": reconstruction,
-                "kl": kl}
+        terms = {"reconstruction": reconstruction, "kl": kl}
+        if self.model_config.tc_beta == 1:
+            return {"loss": losses.negative_elbo(reconstruction, kl, weight), **terms}
+        tc = losses.minibatch_total_correlation(z, mean, log_var)
+        return {"loss": losses.beta_tc_negative_elbo(reconstruction, kl, tc, weight, self.model_config.tc_beta),
+                **terms, "total_correlation": tc}
 
     def log_importance_weights(self, x, k):
         """log w_i = log p(x|z_i) + log p(z_i) − log q(z_i|x) for k draws z_i ~ q(z|x), shape (k, batch).
