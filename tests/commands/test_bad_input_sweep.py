@@ -248,9 +248,10 @@ def cases() -> list[Case]:
         add(Case("export", f"sample-{label}", "sample",
                  lambda w, o, d=damaged: d(w, o, argv=lambda r, w: [str(r), "--out", str(w / "s.png")]),
                  fragment="--export-only"))
-        add(Case("export", f"rebuild-{label}", "train",
-                 lambda w, o, d=damaged: d(w, o, argv=lambda r, w: ["--resume", "--export-only", "--out", str(r)]),
-                 code=0, changes=("run/saved_model", "run/train.log")))
+        if label == "empty-pb":  # the other damage is rebuilt in a fresh process (the last test below)
+            add(Case("export", f"rebuild-{label}", "train",
+                     lambda w, o, d=damaged: d(w, o, argv=lambda r, w: ["--resume", "--export-only", "--out", str(r)]),
+                     code=0, changes=("run/saved_model", "run/train.log")))
     add(Case("export", "finished-names-export-only", "train",
              plain(lambda r, w: ["--resume", "--out", str(r), "--epochs", "2"]), fragment="--export-only"))
     add(Case("export", "export-only-without-resume", "train", no_run(lambda w: ["--export-only"]),
@@ -265,8 +266,8 @@ def cases() -> list[Case]:
         add(Case("full-disk", f"sample-{'existing' if existing else 'new'}", "sample", full_sample,
                  fragment="was kept" if existing else "not written", patch="savefig"))
     add(Case("full-disk", "evaluate-eval-json", "evaluate",
-             with_file("eval.json", b'{"earlier": 1}', lambda r, w: [str(r), *NLL]), fragment="was kept",
-             patch="fsync"))
+             with_file("eval.json", b'{"earlier": 1}', lambda r, w: [str(r), "--metrics", "modes", "--n", "20"],
+                       "toy"), fragment="was kept", patch="fsync"))
     add(Case("full-disk", "compare-report", "compare",
              two_toys(plain(lambda r, w: [str(r), str(w / "toy2"), "--out", str(w / "report"), "--n", "20"], "toy")),
              fragment="no space left", patch="fsync"))
