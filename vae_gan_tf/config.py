@@ -81,8 +81,12 @@ SECTIONS = {"data": DataConfig, "train": TrainConfig}
 
 class UniqueKeyLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses a key given twice in one mapping (PyYAML keeps the last silently),
-    and anchors and aliases (issue 25: ten nested aliases, a "billion laughs", expand to 9^10 items), which a
-    run config never needs; both before anything is built."""
+    anchors and aliases (issue 25: ten nested aliases, a "billion laughs", expand to 9^10 items), which a
+    run config never needs, and nesting deeper than :data:`MAX_DEPTH` (thousands of ``[`` overflowed
+    PyYAML's recursive composer with a RecursionError); all before anything is built."""
+
+    MAX_DEPTH = 32  # a config is three levels deep (section, key, a list of numbers)
+    _depth = 0
 
     def compose_node(self, parent, index):
         event = self.peek_event()
@@ -90,7 +94,15 @@ class UniqueKeyLoader(yaml.SafeLoader):
             kind = "alias *" if isinstance(event, yaml.AliasEvent) else "anchor &"
             raise UserError(f"YAML {kind}{str(event.anchor)[:40]} at line {event.start_mark.line + 1}: anchors "
                             "and aliases are not allowed in a config; write the value out")
-        return super().compose_node(parent, index)
+        if self._depth >= self.MAX_DEPTH:
+            raise UserError(f"YAML value nested more than {self.MAX_DEPTH} levels deep (column "
+                            f"{event.start_mark.column + 1} of line {event.start_mark.line + 1}); a config needs "
+                            "three (section, key, list)")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node, deep=False):
         seen = set()

@@ -18,7 +18,7 @@ from vae_gan_tf.cli.arguments import add_version, check_seed
 from vae_gan_tf.cli.tensorflow_import import import_tensorflow
 from vae_gan_tf.errors import UserError, run_cli
 from vae_gan_tf.evaluation.run_metrics import ALL_METRICS, FEATURES, MAX_K
-from vae_gan_tf.runs.folder import EVAL_FILE, check_no_links_out
+from vae_gan_tf.runs.folder import EVAL_FILE, check_run_folder
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
         raise UserError(f"--metrics {args.metrics!r}: {bad} is not a metric; choose from "
                         f"{', '.join(ALL_METRICS)} (or leave --metrics out for all that apply)")
     if args.run and not args.train_classifier:
-        check_no_links_out(Path(args.run))  # eval.json is written there: refused before the work (issue 25)
+        check_run_folder(Path(args.run))  # eval.json is written there: refused before the work (issue 25)
     import_tensorflow()
     from vae_gan_tf.evaluation.features import train_classifier_for
     from vae_gan_tf.evaluation.run_metrics import evaluate_run, format_report

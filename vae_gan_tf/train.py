@@ -30,10 +30,11 @@ from vae_gan_tf.errors import UserError, end_progress_line, first_line, run_cli
 from vae_gan_tf.runs.folder import (
     CHECKPOINTS,
     CONFIG_FILE,
+    HISTORY_FILE,
     MARKER,
     MODEL_FILE,
     NoSpaceLeft,
-    check_no_links_out,
+    check_training_folder,
     check_not_in_use,
     first_difference,
     foreign_entries,
@@ -99,6 +100,10 @@ def check_resume(run_dir: Path, overrides: list[str], config_path) -> None:
     if changed:
         raise UserError(f"--resume continues the saved config; only {', '.join(RESUMABLE_KEYS)} may change "
                         f"(not {changed[0]}); start a new run to change it")
+    if (run_dir / HISTORY_FILE).is_file():  # appended to: one line now for one that is not CSV text
+        from vae_gan_tf.report.plotting import read_history
+
+        read_history(run_dir / HISTORY_FILE)
     checkpoint = run_dir / CHECKPOINTS / "latest.weights.h5"
     if not checkpoint.is_file():
         raise UserError(f"{run_dir} has no checkpoint to continue from ({checkpoint} is missing); train it "
@@ -140,7 +145,7 @@ def resolve_run(args) -> tuple:
             raise UserError("--resume needs --out RUN_DIR naming the run to continue")
         run_dir = Path(args.out)
         check_not_in_use(run_dir)
-        check_no_links_out(run_dir)
+        check_training_folder(run_dir)
         if args.export_only:
             if not (run_dir / CONFIG_FILE).is_file() or not (run_dir / MODEL_FILE).is_file():
                 raise UserError(f"{run_dir} has no {CONFIG_FILE} and {MODEL_FILE} to rebuild the exports from; "
@@ -158,7 +163,7 @@ def resolve_run(args) -> tuple:
     if run_dir.exists() and not run_dir.is_dir():
         raise UserError(f"--out {run_dir} is a file, not a folder; pick another --out")
     check_not_in_use(run_dir)
-    check_no_links_out(run_dir)
+    check_training_folder(run_dir)
     if run_dir.exists() and any(run_dir.iterdir()):
         if not args.overwrite:
             raise UserError(f"run folder {run_dir} already exists; continue it with --resume --out {run_dir}, "

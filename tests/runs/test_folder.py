@@ -157,3 +157,37 @@ def test_a_full_disk_is_one_line_and_resume_finishes_the_run(tmp_path, capsys, m
     code, err = train(capsys, "--out", str(out), "--resume")
     assert code == 0, err
     assert run_folder.has_final_artefacts(out) and (out / "history.csv").read_text() == history
+
+
+@pytest.mark.parametrize("existing", [True, False])
+def test_a_staged_output_appears_whole_or_not_at_all(tmp_path, existing):
+    """staged_folder (compare's report, issue 25): a failure leaves --out as it was (a new one is removed);
+    success replaces images/ and the pages whole and keeps what else the folder holds."""
+    out = tmp_path / "report"
+    if existing:
+        (out / "images").mkdir(parents=True)
+        (out / "images" / "old.png").write_bytes(b"an earlier picture")
+        (out / "report.md").write_text("the earlier report")
+        (out / "notes.txt").write_text("the user's notes")
+    before = snapshot(tmp_path)
+
+    def build(staging):
+        (staging / "images").mkdir()
+        (staging / "images" / "new.png").write_bytes(b"a new picture")
+        (staging / "report.md").write_text("the new report")
+
+    with pytest.raises(RuntimeError):
+        with run_folder.staged_folder(out, files=("report.md",), folders=("images",)) as staging:
+            build(staging)
+            raise RuntimeError("the comparison failed")
+    assert snapshot(tmp_path) == before and out.exists() == existing
+    with run_folder.staged_folder(out, files=("report.md",), folders=("images",)) as staging:
+        build(staging)
+    assert sorted(p.name for p in (out / "images").iterdir()) == ["new.png"]
+    assert (out / "report.md").read_text() == "the new report"
+    assert sorted(p.name for p in out.iterdir()) == sorted(["images", "report.md"] + ["notes.txt"] * existing)
+    (out / "report.md").unlink()
+    (out / "report.md").mkdir()
+    with pytest.raises(run_folder.UserError, match="report.md"):  # refused before the work
+        with run_folder.staged_folder(out, files=("report.md",), folders=("images",)):
+            raise AssertionError("the block must not run")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from vae_gan_tf import __version__
 from vae_gan_tf.errors import UserError
-from vae_gan_tf.runs.folder import check_destination, check_no_links_out
+from vae_gan_tf.runs.folder import check_destination, check_run_folder
 
 
 def add_version(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -61,4 +61,4 @@ def check_restoration_args(args) -> None:
     if not Path(args.out).resolve().parent.is_dir():
         raise UserError(f"--out {args.out}: the folder {Path(args.out).parent} does not exist")
     check_destination(Path(args.out))  # issue 25: a link out of its folder is refused before any work
-    check_no_links_out(Path(args.run))  # uses.json and uses/ are written there
+    check_run_folder(Path(args.run))  # uses.json and uses/ are written there

@@ -26,6 +26,10 @@ def import_tensorflow() -> None:
     """Import TensorFlow and list its physical devices (which leaves logical devices configurable), with
     the start-up noise above dropped unless ``TF_CPP_MIN_LOG_LEVEL`` asks for more than errors (0 or 1)."""
     progress_may_follow()
+    # first: Keras imports matplotlib, which an unknown $MPLBACKEND stops with a traceback; report/plotting.py
+    # imports it without the variable (every picture is drawn with Agg) and puts the variable back (issue 25)
+    import vae_gan_tf.report.plotting  # noqa: F401
+
     level = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "").strip()
     if "tensorflow" in sys.modules or level in ("0", "1"):
         import tensorflow  # noqa: F401  (already imported, or the user asked for TensorFlow's log)

@@ -92,7 +92,7 @@ def read_cached(folder: Path, key: str) -> ReferenceStats | None:
             return None  # a damaged entry is recomputed, never read
         return ReferenceStats(np.load(files["features"], mmap_mode="r"), np.load(files["mean"]),
                               np.load(files["covariance"]), True, meta_path)
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):  # any damage: recomputed
         return None
 
 

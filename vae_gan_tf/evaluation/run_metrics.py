@@ -130,7 +130,7 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
     asked = [m for m in metrics or [] if m in DISENTANGLEMENT_METRICS]
     if asked and len(asked) == len(metrics):  # no samples or real images needed
         info = read_export_info(run_dir / SAVED_MODEL)
-        results = disentanglement_metrics(run_dir, config, info, asked, seed)
+        results = disentanglement_metrics(run_dir, config, info, asked, seed, verbose)
         matrices = results.pop("_matrices")
         report = {"run": str(run_dir), "family": info["family"], "data": config.data.source, "n": POOL,
                   "basis": {"features": "encoder means", "real_data": config.data.source,
@@ -162,13 +162,19 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         from vae_gan_tf.evaluation.features import make_extractor
 
         extractor = make_extractor(features, source)
-    progress = keras.utils.Progbar(n, unit_name="sample", verbose=1 if verbose else 0)
-    fake, info = generated_samples(run_dir, n, seed, progress)
     unknown = sorted(set(chosen) - set(ALL_METRICS))
     if unknown:
         raise UserError(f"unknown metrics {unknown}; choose from {', '.join(ALL_METRICS)}")
     if "nll" in chosen and info["family"] != "VAE":
         raise UserError(f"the nll metric needs a VAE run; {run_dir} holds a {info['family']}")
+    trained = None
+    if "nll" in chosen:  # model.keras is read before the work, so a damaged one is one line at once
+        from vae_gan_tf.models.catalog import load_trained
+
+        trained = load_trained(run_dir / MODEL_FILE, f"the nll metric needs it; train the run again with "
+                                                     f"--overwrite --out {run_dir}, or leave nll out of --metrics")
+    progress = keras.utils.Progbar(n, unit_name="sample", verbose=1 if verbose else 0)
+    fake, info = generated_samples(run_dir, n, seed, progress)
     results: dict = {}
     cache_note: dict = {}
     if toy:
@@ -212,15 +218,15 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         results["modes_captured"], results["high_quality_fraction"] = mode_coverage(fake[:2500], means, std)
         results["modes_total"] = len(means)
     if "nll" in chosen:
-        results.update(likelihood_metrics(run_dir, config, k, nll_images, verbose))
+        results.update(likelihood_metrics(trained, config, k, nll_images, verbose))
     if asked:
-        found = disentanglement_metrics(run_dir, config, info, asked, seed)
+        found = disentanglement_metrics(run_dir, config, info, asked, seed, verbose)
         disentanglement = found.pop("_matrices")
         results.update(found)
     if {"cas", "augment"} & set(chosen):
         from vae_gan_tf.evaluation.conditional_scores import usefulness_metrics
 
-        results.update(usefulness_metrics(run_dir, config, info, chosen, n, seed))
+        results.update(usefulness_metrics(run_dir, config, info, chosen, n, seed, verbose))
     report = {
         "run": str(run_dir), "family": info["family"], "data": config.data.source, "n": n,
         "basis": evaluation_basis(kind, source, n, seed, real.shape[1:]),
@@ -235,14 +241,12 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
     return report
 
 
-def likelihood_metrics(run_dir: Path, config, k: int, nll_images: int, verbose: bool) -> dict:
-    """IW log-likelihood, ELBO terms and active units on the run's held-out images."""
+def likelihood_metrics(model, config, k: int, nll_images: int, verbose: bool) -> dict:
+    """IW log-likelihood, ELBO terms and active units of the trained ``model`` (a run's model.keras) on the
+    run's held-out images."""
     import keras
     import numpy as np
 
-    from vae_gan_tf.models.catalog import register_all
-
-    register_all()  # the model classes, for keras.models.load_model
     from vae_gan_tf.data.pipeline import make_datasets
     from vae_gan_tf.evaluation.metrics.likelihood import (
         active_units,
@@ -250,7 +254,6 @@ def likelihood_metrics(run_dir: Path, config, k: int, nll_images: int, verbose: 
         importance_weighted_log_likelihood,
     )
 
-    model = keras.models.load_model(run_dir / MODEL_FILE)
     data = make_datasets(config)
     held_out = data.validation_images if data.validation_images is not None else data.train_images
     held_out = held_out[:nll_images]

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
+
+from vae_gan_tf.errors import UserError, first_line
 
 from vae_gan_tf.models.gan.configs import CGANConfig, GANConfig, WGANConfig
 from vae_gan_tf.models.vae.configs import (
@@ -49,6 +52,23 @@ def register_all() -> None:
     """Import every family's module, which registers its class for ``keras.models.load_model``."""
     for name in FAMILIES:
         model_class(name)
+
+
+def load_trained(path, fix: str):
+    """``keras.models.load_model(path)`` with every family registered; a UserError naming ``path`` and ``fix``
+    when the archive is missing or damaged (issue 25: Keras raised ValueError, or others, with a traceback)."""
+    import zipfile
+
+    import keras
+
+    if not zipfile.is_zipfile(path):  # Keras calls a damaged archive "File not found"
+        problem = "it does not exist" if not Path(path).exists() else "it is not a whole .keras (zip) archive"
+        raise UserError(f"{path} cannot be loaded ({problem}); {fix}")
+    register_all()
+    try:
+        return keras.models.load_model(path)
+    except Exception as err:  # Keras raises several types for a damaged archive
+        raise UserError(f"{path} cannot be loaded ({first_line(err, 100)}); {fix}") from None
 
 
 def build_model(config, image_shape):

@@ -233,7 +233,7 @@ def gaussian_pdf(x, mean, std):
     return np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * np.sqrt(2 * np.pi))
 
 
-def gan_rows(rng, samples, steps) -> list[Row]:
+def gan_rows(rng, samples, steps, verbose: bool = True) -> list[Row]:
     import keras
     import numpy as np
     import tensorflow as tf
@@ -284,8 +284,10 @@ def gan_rows(rng, samples, steps) -> list[Row]:
         grads = tape.gradient(loss, logits_model.trainable_variables)
         optimizer.apply_gradients(zip(grads, logits_model.trainable_variables))
 
+    progress = keras.utils.Progbar(steps, unit_name="step", verbose=1 if verbose else 0)  # most of verify's time
     for _ in range(steps):
         step()
+        progress.add(1)
     check = np.linspace(-2.0, 3.0, 101)
     trained = F.sigmoid(logits_model(features(check)).numpy()[:, 0])
     exact = F.optimal_discriminator(gaussian_pdf(check, data_mean, data_std), gaussian_pdf(check, g_mean, g_std))
@@ -312,12 +314,13 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join(rendered)
 
 
-def collect_rows(quick: bool = False, seed: int = 0) -> list[Row]:
+def collect_rows(quick: bool = False, seed: int = 0, verbose: bool = True) -> list[Row]:
+    """Every row; ``verbose`` shows the progress bar of the discriminator's training (``gan_rows``)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     samples = 20_000 if quick else 200_000
     return (loss_function_rows(rng) + kl_monte_carlo_rows(rng, samples)
-            + linear_gaussian_rows(rng, samples // 4) + gan_rows(rng, samples, 300 if quick else 1500))
+            + linear_gaussian_rows(rng, samples // 4) + gan_rows(rng, samples, 300 if quick else 1500, verbose))
 
 

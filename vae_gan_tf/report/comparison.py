@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import shutil
 from pathlib import Path
 
 from vae_gan_tf.data.held_out import source_images
@@ -22,10 +21,13 @@ from vae_gan_tf.runs.folder import (
     METRICS_FILE,
     SAVED_MODEL,
     atomic,
-    check_no_links_out,
+    check_no_links,
+    check_run_folder,
     copy_file,
+    is_run_folder,
     output_folder,
     read_json,
+    staged_folder,
     write_text,
 )
 from vae_gan_tf.runs.saved_model import load_saved_model, read_export_info, slerp, unit_range_samples
@@ -33,6 +35,7 @@ from vae_gan_tf.runs.saved_model import load_saved_model, read_export_info, sler
 SECTIONS = ("Answers", "Metrics", "Samples", "Reconstructions", "Latent interpolations", "Latent space",
             "Loss curves")
 MAIN_LOSSES = ("loss", "g_loss", "d_loss")
+REPORT_FILES, IMAGES = ("report.md", "report.html"), "images"  # what a report folder holds
 
 
 def sharpness(images) -> float:
@@ -294,8 +297,8 @@ def write_report(runs, out_dir: Path, extra=((), ())) -> None:
                         f"src='data:image/png;base64,{encoded}'>")
         md.append("")
     md, body = md + list(extra[0]), body + list(extra[1])
-    write_text(out_dir / "report.md", "\n".join(md))
-    write_text(out_dir / "report.html", "<!doctype html><html><head><meta charset='utf-8'><title>vae_gan_tf "
+    write_text(out_dir / REPORT_FILES[0], "\n".join(md))
+    write_text(out_dir / REPORT_FILES[1], "<!doctype html><html><head><meta charset='utf-8'><title>vae_gan_tf "
                                          "comparison</title></head><body>" + "\n".join(body) + "</body></html>")
 
 
@@ -320,7 +323,8 @@ def check_distinct(run_dirs: list[Path]) -> None:
 
 def compare_runs(run_dirs: list[Path], out_dir: Path, n: int, features: str, data: str | None) -> Path:
     """Check the runs, evaluate each on one basis, and write the report into ``out_dir``; a refused
-    comparison leaves no half-made report."""
+    comparison leaves ``out_dir`` as it was."""
+    from vae_gan_tf.report.plotting import read_history
     from vae_gan_tf.report.uses_section import uses_of, uses_section
 
     if n < 1:
@@ -328,24 +332,26 @@ def compare_runs(run_dirs: list[Path], out_dir: Path, n: int, features: str, dat
     for run_dir in run_dirs:
         if not (run_dir / CONFIG_FILE).is_file():
             raise UserError(f"{run_dir} is not a run folder (no {CONFIG_FILE})")
+        check_run_folder(run_dir)  # evaluating a run writes its eval.json
         # the files collect_run reads, checked before anything is written (issue 25)
         read_json(run_dir / METRICS_FILE, "the run's metrics", f"train it again with --overwrite --out {run_dir}")
         if (run_dir / EVAL_FILE).exists():
             read_json(run_dir / EVAL_FILE, "the run's evaluation", "delete it (compare evaluates the run again)")
-        check_no_links_out(run_dir)  # evaluating a run writes its eval.json
+        if (run_dir / HISTORY_FILE).exists():
+            read_history(run_dir / HISTORY_FILE)  # one line for a history.csv that is not CSV text
     check_distinct(run_dirs)
     blocking = next((p for p in (out_dir, *out_dir.parents) if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise UserError(f"--out {out_dir}: {blocking} is a file, not a folder; give a folder for the report")
-    if out_dir.is_symlink() or (out_dir.is_dir() and any(p.is_symlink() for p in out_dir.rglob("*"))):
-        output_folder(out_dir)  # raises: a report folder that is, or holds, a link
+    check_no_links(out_dir, "--out")  # a report folder that is, or holds, a link
+    if is_run_folder(out_dir) or (out_dir / CONFIG_FILE).exists():
+        raise UserError(f"--out {out_dir} is a run folder; give a folder of its own for the report (a run "
+                        "holding report files could no longer be replaced with train --overwrite)")
     basis = check_runs(run_dirs, data, n, features)
-    created = not out_dir.exists()
-    images_dir = out_dir / "images"
-    created_images = not images_dir.exists()
-    output_folder(images_dir, "--out")
     names, runs = [], []
-    try:
+    # built in a hidden folder and moved into place whole: a failed comparison leaves --out as it was
+    with staged_folder(out_dir, files=REPORT_FILES, folders=(IMAGES,)) as staging:
+        images_dir = output_folder(staging / IMAGES)
         for run_dir in run_dirs:
             name = run_dir.resolve().name
             while name in names:
@@ -353,10 +359,6 @@ def compare_runs(run_dirs: list[Path], out_dir: Path, n: int, features: str, dat
             names.append(name)
             runs.append(collect_run(run_dir, images_dir, name, n, features, basis))
             print(f"collected {run_dir}")
-        write_report(runs, out_dir, uses_section([uses_of(d, r["name"], images_dir)
+        write_report(runs, staging, uses_section([uses_of(d, r["name"], images_dir)
                                                   for d, r in zip(run_dirs, runs)]))
-    except BaseException:  # a refused or failed comparison leaves no half-made report
-        if created or created_images:
-            shutil.rmtree(out_dir if created else images_dir, ignore_errors=True)
-        raise
     return out_dir

@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from pathlib import Path
 
-import matplotlib
+# Agg is used whatever $MPLBACKEND names, and an unknown name there stops matplotlib's import with a
+# traceback (issue 25): import it without the variable, then put the variable back for other programs.
+_backend = os.environ.pop("MPLBACKEND", None)
+try:
+    import matplotlib
+finally:
+    if _backend is not None:
+        os.environ["MPLBACKEND"] = _backend
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from vae_gan_tf.data.pixels import to_unit_range  # noqa: E402
+from vae_gan_tf.errors import UserError, first_line  # noqa: E402
 from vae_gan_tf.runs.folder import atomic  # noqa: E402
 
 
@@ -142,10 +151,14 @@ def save_reconstructions(originals, reconstructions, path, pixel_range=(0.0, 1.0
 
 
 def read_history(csv_path) -> dict[str, list[float]]:
-    """history.csv (Keras CSVLogger) as column -> values; a resumed epoch's later row wins, and columns
+    """history.csv (training.callbacks.HistoryLog) as column -> values; a resumed epoch's later row wins, and columns
     with no value at all are left out."""
-    with open(csv_path, newline="") as fh:
-        rows = list({row.get("epoch"): row for row in csv.DictReader(fh)}.values())
+    try:
+        with open(csv_path, newline="", encoding="utf-8") as fh:
+            rows = list({row.get("epoch"): row for row in csv.DictReader(fh)}.values())
+    except (UnicodeDecodeError, csv.Error) as err:  # issue 25: a damaged history.csv is one line
+        raise UserError(f"{csv_path} is not a CSV file of epoch rows ({first_line(err, 80)}); delete it (the "
+                        "run's loss curves are then lost) or restore it") from None
     columns: dict[str, list[float]] = {}
     for row in rows:
         for key, value in row.items():
@@ -153,7 +166,7 @@ def read_history(csv_path) -> dict[str, list[float]]:
                 columns.setdefault(key, []).append(float(value))
             except (TypeError, ValueError):
                 columns.setdefault(key, []).append(float("nan"))
-    # CSVLogger adds val_ columns filled with "NA" when there is no validation data: drop them.
+    # HistoryLog (as CSVLogger) adds val_ columns filled with "NA" when there is no validation data: drop them.
     return {k: v for k, v in columns.items() if not all(math.isnan(x) for x in v)}
 
 

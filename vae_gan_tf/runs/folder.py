@@ -14,6 +14,10 @@ overwrite that keeps the old run until the new one has finished, and atomic writ
   the target, renamed over it only after the writer returned, so a full disk never tears a file and a link
   at the destination is replaced, never written through. A destination that is a link out of its folder,
   or below a folder link, is refused; ENOSPC is :class:`NoSpaceLeft`, one line saying what was kept.
+  :func:`staged_folder` makes a whole output (compare's report) appear at once, or not at all.
+- **Checks before writing**: :func:`check_run_folder` (no link out of a run folder, every entry of its
+  kind) before a command writes into a run; :func:`check_training_folder` adds no link at all where
+  TensorBoard and the logs write in place.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ def is_run_folder(path: Path) -> bool:
     marker = Path(path) / MARKER
     try:
         return json.loads(marker.read_text()).get("written_by") == "vae_gan_tf"
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return False
 
 
@@ -234,6 +238,8 @@ def read_json(path: Path, what: str = "", fix: str = "", expect: type = dict):
         problem = f"cannot be read ({err.strerror or err})"
     except (ValueError, UnicodeDecodeError) as err:
         problem = f"is not valid JSON ({str(err).splitlines()[0][:80]})"
+    except RecursionError:  # json's nesting limit (issue 25: "[" * 100000)
+        problem = "is nested too deeply to be read"
     else:
         if isinstance(value, expect):
             return value
@@ -269,24 +275,67 @@ def check_destination(path: Path, root: Path | None = None) -> Path:
     return path
 
 
+def check_no_links(path: Path, what: str) -> None:
+    """A UserError if ``path``, or anything below it, is a link, whatever it points to: for what other
+    writers write in place (TensorBoard's event files under ``logs/``) and for a report's ``--out``."""
+    path = Path(path)
+    if path.is_symlink():
+        raise UserError(f"{what} {path} is a link (to {os.readlink(path)}); refusing to write through it: "
+                        "replace the link by a real folder or file")
+    inner = next((p for p in path.rglob("*") if p.is_symlink()), None) if path.is_dir() else None
+    if inner is not None:
+        raise UserError(f"{what} {path} holds the link {inner} (to {os.readlink(inner)}); refusing to write "
+                        "through it: remove the link first")
+
+
 def output_folder(path: Path, what: str = "--out") -> Path:
     """Make the output folder ``path`` (a report's ``--out``): a UserError if it, or a folder inside it, is
     a link, or if a file is in the way. Files are then written into it with :func:`atomic`."""
     path = Path(path)
-    if path.is_symlink():
-        raise UserError(f"{what} {path} is a link (to {os.readlink(path)}); give a real folder")
+    check_no_links(path, what)
     if path.exists() and not path.is_dir():
         raise UserError(f"{what} {path} is a file, not a folder; pick another {what}")
-    if path.is_dir():
-        inner = next((p for p in path.rglob("*") if p.is_symlink()), None)
-        if inner is not None:
-            raise UserError(f"{what} {path} holds the link {inner} (to {os.readlink(inner)}); remove it first")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"cannot make the folder {what} {path} ({err.strerror or err}); pick another {what}") \
             from None
     return path
+
+
+@contextlib.contextmanager
+def staged_folder(path: Path, files: tuple = (), folders: tuple = (), what: str = "--out"):
+    """Yield a hidden folder inside the output folder ``path`` (made if missing) to write a whole output
+    into, of these ``files`` and ``folders`` (a report: its pages and images/); when the block succeeds each
+    is moved over the entry of its name in ``path`` (a folder swapped as by :func:`atomic`), folders first,
+    so that the new output appears at once. On failure ``path`` is left as it was, or removed if it was made
+    here (issue 25: a failed ``compare`` left new pictures). An entry of the wrong kind is refused first."""
+    path = Path(path)
+    for name in (*files, *folders):
+        entry = path / name
+        if entry.exists() and entry.is_dir() != (name in folders):
+            kind = "folder" if entry.is_dir() else "file"
+            raise UserError(f"{what} {path} holds a {kind} {name} where the output puts a "
+                            f"{'file' if kind == 'folder' else 'folder'}; move it away or pick another {what}")
+    created = not path.exists()
+    output_folder(path, what)
+    staging = path / f".staged{INCOMING}-{os.getpid()}"
+    try:
+        _remove(staging)
+        staging.mkdir()
+        yield staging
+        for name in (*folders, *files):
+            if (staging / name).exists():
+                with atomic(path / name, path) as incoming:
+                    os.rename(staging / name, incoming)
+    except BaseException as err:
+        shutil.rmtree(path if created else staging, ignore_errors=True)
+        if isinstance(err, Exception) and is_no_space(err):  # named by its place, not the hidden folder's
+            kept = "it was removed again" if created else "what it held was kept as it was"
+            raise NoSpaceLeft(f"no space left on device while writing into {what} {path}; {kept}; free some "
+                              "space and run the command again") from None
+        raise
+    _remove(staging)
 
 
 def writable_folder(path: Path, what: str) -> Path:
@@ -308,8 +357,7 @@ def writable_folder(path: Path, what: str) -> Path:
 
 
 def check_no_links_out(folder: Path) -> None:
-    """A UserError if anything inside the run folder ``folder`` is a link that resolves out of it (the
-    writers that append, such as Keras's CSV logger and TensorBoard, would write through it)."""
+    """A UserError if anything inside the run folder ``folder`` is a link that resolves out of it."""
     folder = Path(folder)
     if not folder.is_dir():
         return
@@ -318,6 +366,33 @@ def check_no_links_out(folder: Path) -> None:
         if entry.is_symlink() and not _inside(entry.resolve(), real):
             raise UserError(f"{entry} is a link to {os.readlink(entry)}, outside the run folder {folder}; "
                             "refusing to write through it: remove the link")
+
+
+FOLDERS = frozenset({CHECKPOINTS, LOGS, SAMPLES, SAVED_MODEL, USES})  # the entries that are folders
+
+
+def check_run_folder(folder: Path) -> None:
+    """Before a command writes into the run folder ``folder``: a UserError for a link in it that resolves
+    out of it (:func:`check_no_links_out`) and for an entry of the wrong kind, a folder where this tool
+    writes a file or the reverse (issue 25: found only after the work, or half-way through a resume)."""
+    check_no_links_out(folder)
+    for name in sorted(RUN_ENTRIES - {MARKER}):
+        entry = Path(folder) / name
+        if entry.exists() and entry.is_dir() != (name in FOLDERS):
+            kind, wanted = ("a folder", "a file") if entry.is_dir() else ("a file", "a folder")
+            raise UserError(f"{entry} is {kind}, where this tool keeps {wanted}; move it out of the run folder")
+
+
+def check_training_folder(folder: Path) -> None:
+    """Before training writes into ``folder``: :func:`check_run_folder`, and no link at all at the folder
+    itself, at history.csv and train.log (appended to) or under logs/ (TensorBoard writes its event files in
+    place), even one that stays inside the folder."""
+    folder = Path(folder)
+    if folder.is_symlink():
+        raise UserError(f"--out {folder} is a link (to {os.readlink(folder)}); give the real folder")
+    check_run_folder(folder)
+    for name in (LOGS, HISTORY_FILE, TRAIN_LOG):
+        check_no_links(folder / name, "the run's")
 
 
 @contextlib.contextmanager

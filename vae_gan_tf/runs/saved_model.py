@@ -30,9 +30,9 @@ def read_export_info(saved_model: Path) -> dict:
     info_path = Path(saved_model) / INFO_FILE
     try:
         info = json.loads(info_path.read_text())
-        if not {"family", "image_shape", "latent_dim", "pixel_range"} <= set(info):
-            raise ValueError("missing keys")
-    except (OSError, ValueError) as err:
+        if not isinstance(info, dict) or not {"family", "image_shape", "latent_dim", "pixel_range"} <= set(info):
+            raise ValueError("not an object with the keys family, image_shape, latent_dim and pixel_range")
+    except (OSError, ValueError, RecursionError) as err:  # RecursionError: JSON nested too deeply
         raise UserError(f"{info_path} is missing or broken ({first_line(err)}); {REBUILD}") from None
     return info
 

@@ -1,7 +1,11 @@
-"""Keras callbacks that a run folder needs beyond Keras's own (BackupAndRestore, CSVLogger, TensorBoard)."""
+"""Keras callbacks that a run folder needs beyond Keras's own (BackupAndRestore, TensorBoard)."""
 
 from __future__ import annotations
 
+import collections
+import collections.abc
+import csv
+import io
 import json
 import math
 import os
@@ -59,13 +63,15 @@ class StopOnNonFinite(keras.callbacks.Callback):
         bad = {k: v for k, v in (logs or {}).items() if not math.isfinite(float(v))}
         if bad:
             metadata = self.checkpoint_dir / "training_metadata.json"
-            if metadata.is_file():
+            try:
                 saved = json.loads(metadata.read_text())
-                epoch, step = saved["epoch"], saved.get("batch", 0)
+                epoch, step = int(saved["epoch"]), int(saved.get("batch", 0))
                 at = f"epoch {epoch + 1}, step {step}" if step else f"the end of epoch {epoch}"
                 last = f"the last good checkpoint is at {at}"
-            else:
+            except FileNotFoundError:
                 last = "no checkpoint was written before it"
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+                last = f"the last checkpoint's {metadata.name} cannot be read"
             names = ", ".join(f"{k}={v}" for k, v in bad.items())
             raise NonFiniteLossError(f"non-finite loss ({names}) in epoch {self.epoch + 1}, {where}; {last}")
 
@@ -221,6 +227,50 @@ class StopWhenRequested(keras.callbacks.Callback):
             raise TrainingInterrupted(self.backup.position.describe())
 
 
+class HistoryLog(keras.callbacks.Callback):
+    """``RUN/history.csv``, one row per epoch, in the bytes of ``keras.callbacks.CSVLogger(path, append=True)``
+    (Keras 3.15, ``keras/src/callbacks/csv_logger.py``: the columns are ``epoch`` and the first epoch's log
+    keys of each ``fit`` call, sorted, with ``val_`` twins added when there are none; missing values are
+    ``NA``; a header only when the file is empty), but every row is appended through runs/folder.py's
+    writer: a full disk keeps the earlier rows whole and a link is never written through (issue 25), where
+    CSVLogger appends in place."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = Path(path)
+        self.keys: list[str] | None = None
+
+    def on_train_begin(self, logs=None):
+        self.keys = None  # a new fit call chooses its columns again, as CSVLogger does
+        if not self.path.exists():
+            write_text(self.path, "")
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        header = not self.path.exists() or self.path.stat().st_size == 0
+        if self.keys is None:
+            self.keys = sorted(logs)
+            if self.keys and not any(k.startswith("val_") for k in self.keys):
+                self.keys += [f"val_{k}" for k in self.keys]
+        row = collections.OrderedDict({"epoch": epoch})
+        row.update((key, _csv_value(logs.get(key, "NA"))) for key in self.keys)
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=["epoch", *self.keys], dialect=csv.excel)
+        if header:
+            writer.writeheader()
+        writer.writerow(row)
+        append_text(self.path, text.getvalue())
+
+
+def _csv_value(value):
+    """A log value as CSVLogger writes it: strings and scalars as they are, sequences as "[a, b]"."""
+    if isinstance(value, str) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return value
+    if isinstance(value, collections.abc.Iterable):
+        return f'"[{", ".join(map(str, value))}]"'
+    return value
+
+
 class RunLog:
     """``RUN/train.log``: timestamped lines about the run (warnings included), kept across resumes."""
 
@@ -259,7 +309,7 @@ class DiscriminatorCollapseWarning(keras.callbacks.Callback):
 class ModeCoverage(keras.callbacks.Callback):
     """For 2-D mixtures: after every epoch, scatter samples over the true modes into
     ``samples/epoch_NNN.png`` and add ``modes_captured`` and ``high_quality_fraction`` to the epoch
-    logs (so history.csv has them). Place it before CSVLogger.
+    logs (so history.csv has them). Place it before HistoryLog.
 
     Collapse is reported in ``train.log`` and ``metrics.json`` (through ``run_log``): once when modes
     that had all been captured stay lost for ``patience`` epochs in a row, and at the end of training

@@ -5,7 +5,7 @@ cached feature classifier (evaluation/features.py) or, with ``train.eval_feature
 reference-statistics cache (evaluation/reference_stats.py), so they are computed once per source, not per run.
 
 The values go into the epoch's logs as the ``eval_*`` columns of history.csv (NaN on the epochs in
-between, so that every row has the same columns, which CSVLogger needs across resumed ``fit`` calls),
+between, so that every row has the same columns, which history.csv needs across resumed ``fit`` calls),
 into TensorBoard under ``logs/eval/`` and into curves.png. An epoch is evaluated once, at its end: a
 resumed run continues the history.csv of the first session and evaluates only the epochs it trains.
 The formulas are those of ``evaluation/metrics/`` (fid, kid, precision_recall); this module only feeds them.
@@ -66,7 +66,7 @@ def ensure_classifier(source: str, verbose="auto") -> None:
 class EpochEvaluation(keras.callbacks.Callback):
     """After epochs N, 2N, … and the run's last: generate from fixed prior noise ``z`` (one label per code
     in turn for a conditional model), extract features and add :data:`EVAL_COLUMNS` to the logs; NaN on
-    the other epochs. Place it before ResumableBackup and CSVLogger (training.make_callbacks)."""
+    the other epochs. Place it before ResumableBackup and HistoryLog (training.make_callbacks)."""
 
     def __init__(self, extractor, real_features: np.ndarray, z: np.ndarray, pixel_range, every: int,
                  last_epoch: int, log_dir: Path, run_log=None, num_classes=None, seed: int = 0):

@@ -5,7 +5,7 @@ The run folder is the contract with everything after training (sample, evaluate,
     RUN/
       config.yaml            the resolved config (what --resume continues)
       checkpoints/           callbacks.ResumableBackup: latest.weights.h5 + training_metadata.json
-      history.csv            one row per epoch (keras.callbacks.CSVLogger); with train.eval_every_epochs
+      history.csv            one row per epoch (callbacks.HistoryLog); with train.eval_every_epochs
                              also the eval_* sample-quality columns (training/epoch_evaluation.py)
       logs/                  TensorBoard (train/, validation/)
       samples/epoch_NNN.png  fixed prior noise through the generator/decoder after each epoch
@@ -73,13 +73,15 @@ from vae_gan_tf.runs.folder import (
     SAVED_MODEL,
     TRAIN_LOG,
     atomic,
-    write_text,
+    check_training_folder,
     has_final_artefacts,
     mark,
+    write_text,
 )
 from vae_gan_tf.training.callbacks import (
     DiscriminatorCollapseWarning,
     EpochTimer,
+    HistoryLog,
     ModeCoverage,
     NonFiniteLossError,
     Position,
@@ -146,7 +148,7 @@ def make_callbacks(model, config: Config, run_dir: Path, timer: EpochTimer, run_
     callbacks = [StopOnNonFinite(checkpoint_dir)]  # first: it must act before BackupAndRestore saves
     if chief and hasattr(model, "generate"):  # models with a prior: pictures of samples every epoch
         rng = np.random.default_rng(config.train.seed)
-        if config.data.source in TOY_SOURCES:  # before CSVLogger: it adds mode metrics to the logs
+        if config.data.source in TOY_SOURCES:  # before HistoryLog: it adds mode metrics to the logs
             means, std = mixture(config.data.source)
             z = rng.standard_normal((MODE_SAMPLES, model.latent_dim)).astype(np.float32)
             callbacks.append(ModeCoverage(run_dir / SAMPLES, z, means, std, run_log))
@@ -174,7 +176,7 @@ def make_callbacks(model, config: Config, run_dir: Path, timer: EpochTimer, run_
     backup = ResumableBackup(checkpoint_dir, start, config.train.checkpoint_every_steps, config.to_dict())
     callbacks.append(backup)
     if chief:  # append: a run's fit calls (resume, two stages) write one file; a new run starts without one
-        callbacks.append(keras.callbacks.CSVLogger(str(run_dir / HISTORY_FILE), append=True))
+        callbacks.append(HistoryLog(run_dir / HISTORY_FILE))
     callbacks.append(timer)
     if stop_request is not None:  # last: an epoch's other callbacks finish before it stops
         callbacks.append(StopWhenRequested(stop_request, backup))
@@ -210,15 +212,11 @@ def train_run(config: Config, run_dir: Path, resume: bool = False, verbose="auto
 def rebuild_exports(config: Config, run_dir: Path) -> Path:
     """``train --resume --export-only`` (issue 25): write ``saved_model/`` again from the run's ``model.keras``,
     without training, so a damaged export is repaired and the model stays what was trained."""
-    from vae_gan_tf.models.catalog import register_all
+    from vae_gan_tf.models.catalog import load_trained
 
-    register_all()  # every family's class, for keras.models.load_model
     run_dir = Path(run_dir)
-    try:
-        model = keras.models.load_model(run_dir / MODEL_FILE)
-    except Exception as err:  # Keras raises several types for a damaged archive
-        raise UserError(f"{run_dir / MODEL_FILE} cannot be loaded ({first_line(err, 100)}), so the exports cannot "
-                        f"be rebuilt from it; train the run again with --overwrite --out {run_dir}") from None
+    model = load_trained(run_dir / MODEL_FILE, "so the exports cannot be rebuilt from it; train the run again "
+                                               f"with --overwrite --out {run_dir}")
     with atomic(run_dir / SAVED_MODEL) as path:
         export_saved_model(model, path, pixel_range(config.data.scale))
     RunLog(run_dir / TRAIN_LOG).write(f"{SAVED_MODEL}/ rebuilt from {MODEL_FILE} (--export-only)")
@@ -247,6 +245,7 @@ def fit_segments(start: Position, epochs: int, stage_boundary: int | None = None
 
 
 def _train(config, run_dir, strategy, jit, resume, verbose, startup_warnings, chief, stop_request) -> dict:
+    check_training_folder(run_dir)  # before the work: no link for TensorBoard or the logs to write through
     replicas = strategy.num_replicas_in_sync
     keras.utils.set_random_seed(config.train.seed)
     data = make_datasets(config, replicas)
@@ -281,7 +280,7 @@ def _train(config, run_dir, strategy, jit, resume, verbose, startup_warnings, ch
     mark(run_dir)
     (run_dir / EVAL_FILE).unlink(missing_ok=True)  # an evaluation of earlier weights is stale now
     if not resume:
-        (run_dir / HISTORY_FILE).unlink(missing_ok=True)  # CSVLogger appends (make_callbacks)
+        (run_dir / HISTORY_FILE).unlink(missing_ok=True)  # HistoryLog appends (make_callbacks)
     dump_config(config, run_dir / CONFIG_FILE)  # after the checks: a refused resume changes nothing
     run_log = RunLog(run_dir / TRAIN_LOG)
     run_log.warnings.extend(startup_warnings)
@@ -324,7 +323,7 @@ def _train(config, run_dir, strategy, jit, resume, verbose, startup_warnings, ch
         if not chief:
             shutil.rmtree(checkpoint_dir, ignore_errors=True)
     if chief:
-        metrics = finish_run(model, data, config, run_dir, timer, run_log, evaluation)
+        metrics = finish_run(model, data, config, run_dir, timer, run_log, evaluation, verbose)
     else:
         metrics = {"model": config.model.name, "data": config.data.source, "chief": False,
                    "epochs_completed": len(history.epoch),
@@ -345,12 +344,21 @@ def save_sequence_reconstructions(model, data, path: Path, count: int = 16) -> N
 
 
 def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, run_log: RunLog,
-               evaluation=None) -> dict:
-    """Write model.keras, saved_model/, reconstructions.png (encoders), curves.png and metrics.json."""
+               evaluation=None, verbose="auto") -> dict:
+    """Write model.keras, saved_model/, reconstructions.png (encoders), curves.png and metrics.json, with a
+    progress bar of the artefacts written (the SavedModel's export takes seconds) at ``fit``'s ``verbose``."""
+    pictures = config.data.source in SEQUENCE_SOURCES or hasattr(model, "encode")
+    level = 1 if verbose == "auto" else int(verbose)
+    if level:
+        print(f"writing the final artefacts of {run_dir}: {MODEL_FILE}, {SAVED_MODEL}/, "
+              f"{RECONSTRUCTIONS + ', ' if pictures else ''}{CURVES}, {METRICS_FILE}")
+    progress = keras.utils.Progbar(4 + pictures, unit_name="artefact", verbose=level)
     with atomic(run_dir / MODEL_FILE) as path:
         model.save(path)
+    progress.add(1)
     with atomic(run_dir / SAVED_MODEL) as path:
         export_saved_model(model, path, pixel_range(config.data.scale))
+    progress.add(1)
     if config.data.source in SEQUENCE_SOURCES:
         with atomic(run_dir / RECONSTRUCTIONS) as path:
             save_sequence_reconstructions(model, data, path)
@@ -364,9 +372,11 @@ def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, ru
             model.decode(code[0] if isinstance(code, (list, tuple)) else code, *given))
         with atomic(run_dir / RECONSTRUCTIONS) as path:
             save_reconstructions(originals, reconstructions, path, pixel_range(config.data.scale))
+    progress.add(int(pictures))
     history = read_history(run_dir / HISTORY_FILE)
     with atomic(run_dir / CURVES) as path:
         save_curves(history, path)
+    progress.add(1)
     metrics = {
         "model": config.model.name,
         "data": config.data.source,
@@ -383,4 +393,5 @@ def finish_run(model, data, config: Config, run_dir: Path, timer: EpochTimer, ru
         "warnings": run_log.warnings,
     }
     write_text(run_dir / METRICS_FILE, json.dumps(metrics, indent=2))
+    progress.add(1)
     return metrics

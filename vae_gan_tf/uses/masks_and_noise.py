@@ -68,6 +68,7 @@ def make_masks(spec: str, shape, seed: int = 0) -> np.ndarray:
 
 def read_mask_png(path: str, height: int, width: int) -> np.ndarray:
     """A (H, W, 1) mask from a PNG file, white (> 0.5) = known."""
+    import vae_gan_tf.report.plotting  # noqa: F401  (first: it imports matplotlib whatever $MPLBACKEND says)
     import matplotlib.image
 
     try:

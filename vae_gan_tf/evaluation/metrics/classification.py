@@ -17,8 +17,20 @@ from vae_gan_tf.evaluation.features import classifier_network
 BATCH_SIZE = 128
 
 
-def fit_classifier(images, labels, classes: int, steps: int, seed: int = 0) -> keras.Model:
-    """The feature CNN trained on (``images`` in [0, 1], int ``labels``) for ``steps`` steps."""
+class Advance(keras.callbacks.Callback):
+    """Advance a ``keras.utils.Progbar`` by one step after every training step (several classifiers, one bar)."""
+
+    def __init__(self, progress):
+        super().__init__()
+        self.progress = progress
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.progress.add(1)
+
+
+def fit_classifier(images, labels, classes: int, steps: int, seed: int = 0, progress=None) -> keras.Model:
+    """The feature CNN trained on (``images`` in [0, 1], int ``labels``) for ``steps`` steps; ``progress`` (a
+    ``keras.utils.Progbar``) advances by one per step."""
     keras.utils.set_random_seed(seed)
     model = classifier_network(images.shape[1:], classes)
     model.compile(
@@ -30,7 +42,8 @@ def fit_classifier(images, labels, classes: int, steps: int, seed: int = 0) -> k
         .repeat()
         .batch(BATCH_SIZE)
     )
-    model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0)
+    model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0,
+              callbacks=[] if progress is None else [Advance(progress)])
     return model
 
 
@@ -41,11 +54,11 @@ def accuracy(model: keras.Model, images, labels) -> float:
 
 
 def classification_accuracy_score(
-    train_images, train_labels, test_images, test_labels, classes: int, steps: int, seed: int = 0
+    train_images, train_labels, test_images, test_labels, classes: int, steps: int, seed: int = 0, progress=None
 ) -> float:
     """CAS (Ravuri & Vinyals 2019): the real-test-set accuracy of a classifier trained only on the given
     labelled images. With generated images it is the CAS; with real ones it is the ordinary baseline."""
-    model = fit_classifier(train_images, train_labels, classes, steps, seed)
+    model = fit_classifier(train_images, train_labels, classes, steps, seed, progress)
     return accuracy(model, test_images, test_labels)
 
 
@@ -57,16 +70,16 @@ def per_class_subset(labels, per_class: int, seed: int) -> np.ndarray:
     )
 
 
-def augmentation_gain(real, generated, test, classes: int, per_class: int, steps: int, seeds) -> dict:
+def augmentation_gain(real, generated, test, classes: int, per_class: int, steps: int, seeds, progress=None) -> dict:
     """Accuracy with ``per_class`` real images per class alone and with the generated images added, for each
     seed (a new real subset and initialisation); ``real``, ``generated``, ``test`` are (images, labels)."""
     alone, added = [], []
     for seed in seeds:
         chosen = per_class_subset(real[1], per_class, seed)
         x, y = real[0][chosen], real[1][chosen]
-        alone.append(classification_accuracy_score(x, y, *test, classes, steps, seed))
+        alone.append(classification_accuracy_score(x, y, *test, classes, steps, seed, progress))
         both = (np.concatenate([x, generated[0]]), np.concatenate([y, generated[1]]))
-        added.append(classification_accuracy_score(*both, *test, classes, steps, seed))
+        added.append(classification_accuracy_score(*both, *test, classes, steps, seed, progress))
     gains = np.subtract(added, alone)
     return {
         "real_per_class": per_class,

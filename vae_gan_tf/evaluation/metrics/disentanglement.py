@@ -151,7 +151,7 @@ def factor_vae_score(codes, factors, train_points: int = 10000, eval_points: int
             "factor_vae_eval_accuracy": float(evaluation[classifier, columns].sum() / evaluation.sum())}
 
 
-def dci(codes, factors, train_points: int = 10000, eval_points: int = 5000, seed: int = 0) -> dict:
+def dci(codes, factors, train_points: int = 10000, eval_points: int = 5000, seed: int = 0, progress=None) -> dict:
     """DCI (Eastwood & Williams 2018), disentanglement_lib's version: one gradient-boosted tree classifier
     per factor (scikit-learn's defaults: 100 trees of depth 3) predicts v_k from z on ``train_points``
     points; R_{jk} = |feature importance of z_j for v_k|. With P_{jk} = R_{jk} / Σ_k R_{jk} and
@@ -162,7 +162,8 @@ def dci(codes, factors, train_points: int = 10000, eval_points: int = 5000, seed
         informativeness I = mean over factors of the classifiers' accuracy on ``eval_points`` other points
 
     (1e-11 is added to R before the entropies, as disentanglement_lib does.) The points are the first
-    ``train_points`` rows and the next ``eval_points``."""
+    ``train_points`` rows and the next ``eval_points``. ``progress`` (a ``keras.utils.Progbar``) advances by
+    one per factor's classifier (minutes each on a CPU)."""
     from sklearn.ensemble import GradientBoostingClassifier
 
     codes, factors = _check(codes, factors)
@@ -177,6 +178,8 @@ def dci(codes, factors, train_points: int = 10000, eval_points: int = 5000, seed
         importance[:, k] = np.abs(model.feature_importances_)
         train_accuracy.append(np.mean(model.predict(x_train) == y_train))
         eval_accuracy.append(np.mean(model.predict(x_eval) == y_eval))
+        if progress is not None:
+            progress.add(1)
     return {"dci_disentanglement": disentanglement_from_importance(importance),
             "dci_completeness": completeness_from_importance(importance),
             "dci_informativeness_train": float(np.mean(train_accuracy)),
