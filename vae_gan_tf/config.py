@@ -21,7 +21,7 @@ import yaml
 from vae_gan_tf.data.source_names import NATIVE_SHAPES, PATH_SOURCES, SEQUENCE_SOURCES, TOY_SOURCES
 from vae_gan_tf.errors import UserError, excerpt
 from vae_gan_tf.models.catalog import MODEL_CONFIGS
-from vae_gan_tf.models.vae.configs import VAEConfig
+from vae_gan_tf.models.vae.configs import UNIT_MEAN_LIKELIHOODS, VAEConfig
 
 
 @dataclass
@@ -231,7 +231,7 @@ def build_config(raw: dict) -> Config:
             raise UserError(f"data.source {data.source} gives 2-D points: set model.architecture=mlp")
         if getattr(model, "output_activation", "linear") != "linear":
             raise UserError(f"data.source {data.source} gives unbounded points: set model.output_activation=linear")
-        if getattr(model, "likelihood", None) == "bernoulli":
+        if getattr(model, "likelihood", None) in UNIT_MEAN_LIKELIHOODS:
             raise UserError(f"data.source {data.source} gives real-valued points: set model.likelihood=gaussian")
     elif data.source in SEQUENCE_SOURCES:
         check_sequence_source(config)
@@ -312,8 +312,8 @@ def check_values(config: Config) -> None:
                         f"not {m.architecture}; set it to null")
     m.check(config)
     _check_evaluation(config)
-    if getattr(m, "likelihood", None) == "bernoulli" and d.scale != "unit":
-        raise UserError("model.likelihood bernoulli needs pixels in [0, 1]: set data.scale=unit")
+    if getattr(m, "likelihood", None) in UNIT_MEAN_LIKELIHOODS and d.scale != "unit":
+        raise UserError(f"model.likelihood {m.likelihood} needs pixels in [0, 1]: set data.scale=unit")
     if d.binarize and d.scale != "unit":
         raise UserError("data.binarize needs data.scale=unit (binarization draws 0/1 pixels)")
 
@@ -377,6 +377,9 @@ def check_image_shape(config: Config, native_shape: tuple[int, int, int]) -> tup
                 f"image size {h}x{w} is not divisible by {factor} (one stride-2 layer per entry of "
                 f"model.{key}={filters}); set data.image_size to a multiple of {factor} or use fewer entries"
             )
+    if getattr(m, "architecture", None) == "infogan" and (h % 4 or w % 4):
+        raise UserError(f"image size {h}x{w} is not divisible by 4 (architecture infogan has two stride-2 "
+                        "layers); set data.image_size to a multiple of 4")
     check_attention(m, h)
     return h, w, c
 

@@ -56,6 +56,19 @@ def test_evaluate_gan_run_and_metric_choice(tiny_gan_run, digits_classifier):
         evaluate_run(tiny_gan_run, metrics=["nll"], n=200, verbose=False)
 
 
+def test_the_real_set_can_be_the_held_out_images(tiny_gan_run, digits_classifier):
+    """real_split held_out: the images no run trains on (digits has no test split: its validation images),
+    recorded in the basis, and a different real set from the train split's."""
+    from vae_gan_tf.evaluation.run_metrics import evaluate_run
+
+    held_out = evaluate_run(tiny_gan_run, metrics=["fid"], n=100, verbose=False, real_split="held_out")
+    train = evaluate_run(tiny_gan_run, metrics=["fid"], n=100, verbose=False)
+    assert held_out["basis"]["real_split"] == "held_out" and train["basis"]["real_split"] == "train"
+    assert held_out["metrics"]["fid_real_halves"] != train["metrics"]["fid_real_halves"]
+    with pytest.raises(UserError, match="train or held_out"):
+        evaluate_run(tiny_gan_run, metrics=["fid"], n=100, verbose=False, real_split="test")
+
+
 def test_missing_classifier_and_offline_inception_are_one_line_errors(tiny_run, monkeypatch, tmp_path):
     from keras.src.applications import inception_v3
 

@@ -70,6 +70,22 @@ def test_gaussian_nll_and_squared_error_match_reference():
     np.testing.assert_allclose(losses.squared_error(x, mu), np.sum((x - mu) ** 2, axis=1), rtol=1e-5)
 
 
+def test_gaussian_nll_with_learned_variance_matches_the_hand_formula_and_its_optimum():
+    x = RNG.uniform(size=(3, 2, 2, 1)).astype(np.float32)
+    mu = RNG.uniform(size=(3, 2, 2, 1)).astype(np.float32)
+    d = 4
+    for log_gamma in (0.0, -3.0, 1.5):
+        gamma = np.exp(log_gamma)
+        by_hand = np.sum((x - mu) ** 2, axis=(1, 2, 3)) / (2 * gamma) + d / 2 * np.log(2 * np.pi * gamma)
+        value = losses.gaussian_nll_learned_variance(x, mu, tf.constant(log_gamma, tf.float32)).numpy()
+        np.testing.assert_allclose(value, by_hand, rtol=1e-5)
+    # d/dlog γ of the batch mean vanishes at γ = mean squared error per element (Dai & Wipf 2019, §3)
+    log_gamma = tf.Variable(np.log(np.mean((x - mu) ** 2)), dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(losses.gaussian_nll_learned_variance(x, mu, log_gamma))
+    assert abs(float(tape.gradient(loss, log_gamma))) < 1e-5
+
+
 def test_log_normal_density_matches_reference():
     z, mu, log_var = (RNG.normal(size=(5, 3)).astype(np.float32) for _ in range(3))
     reference = np.sum(-0.5 * (np.log(2 * np.pi) + log_var + (z - mu) ** 2 / np.exp(log_var)), axis=1)

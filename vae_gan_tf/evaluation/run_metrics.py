@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from vae_gan_tf.data.held_out import source_images
+from vae_gan_tf.data.held_out import held_out_images, source_images
 from vae_gan_tf.evaluation.disentanglement_scores import POOL
 from vae_gan_tf.errors import UserError
 from vae_gan_tf.runs.folder import CONFIG_FILE, EVAL_FILE, MODEL_FILE, SAVED_MODEL, write_text
@@ -97,9 +97,11 @@ def class_coverage(probabilities) -> dict:
 
 def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classifier", k: int = 1000,
                  nll_images: int = 1000, seed: int = 0, verbose: bool = True,
-                 data: str | None = None) -> dict:
+                 data: str | None = None, real_split: str = "train") -> dict:
     """Compute ``metrics`` for the run in ``run_dir``, write ``RUN/eval.json`` and return its content.
-    ``data`` is the source of the real images and of the classifier (default: the run's source)."""
+    ``data`` is the source of the real images and of the classifier (default: the run's source);
+    ``real_split`` ``train`` takes the real images from its train split, ``held_out`` from the images no run
+    trains on (data/held_out.py: MNIST's 10,000 test digits), the real set of the published FIDs."""
     import keras
     import numpy as np
 
@@ -151,7 +153,11 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
                         f"{config.data.source} images: use classes for their modes")
     source = data or config.data.source
     info = read_export_info(run_dir / SAVED_MODEL)
-    real, _ = source_images(with_source(config, source), "train", n, seed)
+    if real_split not in ("train", "held_out"):
+        raise UserError(f"real_split must be train or held_out, not {real_split!r}")
+    real_config = with_source(config, source)
+    real, _ = (held_out_images(real_config, n, seed) if real_split == "held_out" else
+               source_images(real_config, "train", n, seed))
     if tuple(real.shape[1:]) != tuple(info["image_shape"]):
         raise UserError(f"{run_dir} makes samples of shape {tuple(info['image_shape'])} but the real "
                         f"images of {source} have shape {tuple(real.shape[1:])}; compare runs of one image "
@@ -186,8 +192,8 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         from vae_gan_tf.evaluation.reference_stats import reference_statistics
 
         kind = extractor.name
-        reference = reference_statistics(extractor, evaluation_basis(kind, source, n, seed, real.shape[1:]), real,
-                                         Progress(n, f"real images on {kind}", verbose=verbose))
+        basis = dict(evaluation_basis(kind, source, n, seed, real.shape[1:]), real_split=real_split)
+        reference = reference_statistics(extractor, basis, real, Progress(n, f"real images on {kind}", verbose=verbose))
         if verbose and reference.from_cache:
             print(f"real-set statistics on {kind} read from the cache: {reference.path}", file=sys.stderr)
         real_f = reference.features
@@ -229,7 +235,7 @@ def evaluate_run(run_dir, metrics=None, n: int = 10000, features: str = "classif
         results.update(usefulness_metrics(run_dir, config, info, chosen, n, seed, verbose))
     report = {
         "run": str(run_dir), "family": info["family"], "data": config.data.source, "n": n,
-        "basis": evaluation_basis(kind, source, n, seed, real.shape[1:]),
+        "basis": dict(evaluation_basis(kind, source, n, seed, real.shape[1:]), real_split=real_split),
         "features": kind, "metrics_requested": chosen,
         "features_note": EXTRACTOR_NOTES.get(kind, "no features: likelihood metrics only").format(source=source),
         "metrics": {key: (float(v) if isinstance(v, (float, np.floating)) else v) for key, v in results.items()},

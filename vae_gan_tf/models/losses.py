@@ -62,9 +62,14 @@ def gaussian_negative_log_likelihood(x: tf.Tensor, mean: tf.Tensor, std: float) 
 
 
 def gaussian_nll_learned_variance(x: tf.Tensor, mean: tf.Tensor, log_gamma: tf.Tensor) -> tf.Tensor:
-    """−log N(x; μ, γI) = Σ_i [½(x_i − μ_i)²/γ + ½ log γ + ½ log 2π] with a learned scalar γ = exp(log γ),
-    shape (batch,): the decoder of Dai & Wipf 2019 (§3 and §4, "Diagnosing and enhancing VAE models"),
-    whose optimum drives γ towards the reconstruction error."""
+    """−log N(x; μ, γI) = ‖x − μ‖²/(2γ) + (D/2)·log(2πγ) = Σ_i [½(x_i − μ_i)²/γ + ½ log γ + ½ log 2π] over the
+    D elements of an example, with a learned scalar variance γ = exp(log γ), shape (batch,).
+
+    The decoder of Dai & Wipf 2019 ("Diagnosing and enhancing VAE models", §3-§4): for fixed μ the optimum
+    is γ = ‖x − μ‖²/D, the mean squared reconstruction error, so training drives γ towards it (and towards 0
+    on data near a low-dimensional manifold). Their code (github.com/daib13/TwoStageVAE) parameterises the
+    standard deviation, log √γ, from 0, with no floor: the same objective. ``log_gamma`` is a float32 scalar.
+    """
     elements = 0.5 * tf.square(x - mean) * tf.exp(-log_gamma) + 0.5 * log_gamma + 0.5 * LOG_2PI
     return _sum_non_batch(elements)
 

@@ -10,22 +10,30 @@ from keras import layers
 from vae_gan_tf.nets.spectral_norm import maybe_spectral
 
 
-def mlp_encoder(image_shape, hidden_units, latent_dim, heads, activation="relu", name="encoder"):
-    """x -> one Dense(latent_dim) per head (e.g. ``("mean", "log_var")``: separate layers, not a shared one)."""
+def mlp_encoder(image_shape, hidden_units, latent_dim, heads, activation="relu", name="encoder",
+                concat_input=False):
+    """x -> one Dense(latent_dim) per head (e.g. ``("mean", "log_var")``: separate layers, not a shared one);
+    ``concat_input`` joins the flattened input to the last hidden layer before the heads (Dai & Wipf's
+    second stage, their ``build_encoder2``)."""
     x = keras.Input(shape=tuple(image_shape), name="image")
-    h = layers.Flatten()(x)
+    h = flat = layers.Flatten()(x)
     for i, units in enumerate(hidden_units):
         h = layers.Dense(units, activation=activation, name=f"dense_{i}")(h)
+    if concat_input:
+        h = layers.Concatenate(name="with_input")([flat, h])
     outputs = [layers.Dense(latent_dim, dtype="float32", name=head)(h) for head in heads]  # float32 under mixed precision
     return keras.Model(x, outputs if len(outputs) > 1 else outputs[0], name=name)
 
 
-def mlp_decoder(latent_dim, hidden_units, image_shape, activation="relu", name="decoder"):
-    """z -> hidden layers in reverse order -> per-pixel logits of ``image_shape`` (no output activation)."""
+def mlp_decoder(latent_dim, hidden_units, image_shape, activation="relu", name="decoder", concat_input=False):
+    """z -> hidden layers in reverse order -> per-pixel logits of ``image_shape`` (no output activation);
+    ``concat_input`` joins z to the last hidden layer (Dai & Wipf's ``build_decoder2``)."""
     z = keras.Input(shape=(latent_dim,), name="z")
     h = z
     for i, units in enumerate(reversed(list(hidden_units))):
         h = layers.Dense(units, activation=activation, name=f"dense_{i}")(h)
+    if concat_input:
+        h = layers.Concatenate(name="with_input")([z, h])
     h = layers.Dense(math.prod(image_shape), name="logits")(h)
     h = layers.Reshape(tuple(image_shape))(h)
     out = layers.Activation("linear", dtype="float32", name="image_logits")(h)  # last: float32 under mixed precision

@@ -43,7 +43,7 @@ def test_second_stage_trains_on_frozen_first_stage_codes(tmp_path):
     gamma = float(np.exp(model.second_log_gamma.numpy()))
     np.testing.assert_allclose(draws.mean(axis=1), mean, atol=0.25)  # z ~ N(mu(u), gamma I): 4 sd of the mean
     np.testing.assert_allclose(draws.std(axis=1), np.sqrt(gamma), rtol=0.25)
-    model.second_log_gamma.assign(-40.0)  # gamma -> 0: the draw is mu(u), Dai & Wipf's sample
+    model.second_gamma_parameter.assign(-40.0)  # gamma -> 0: the draw is mu(u), Dai & Wipf's sample
     through_both = model.decode(mean).numpy()
     np.testing.assert_allclose(model.generate(u).numpy(), through_both, atol=1e-6)
     model.save(tmp_path / "m.keras")  # both Adams survive a reload
@@ -52,15 +52,46 @@ def test_second_stage_trains_on_frozen_first_stage_codes(tmp_path):
     np.testing.assert_allclose(reloaded.generate(u).numpy(), through_both, atol=1e-6)
 
 
+def test_second_stage_on_a_known_gaussian_latent_recovers_its_variance():
+    """Codes z ~ N(0, diag v): the ELBO's optimum is exact for this linear-Gaussian case, so the ancestral
+    sample u ~ N(0, I), z ~ N(μ(u), γ_z I) must have variance v, with γ_z at most the smallest v."""
+    import keras
+    import tensorflow as tf
+
+    from vae_gan_tf.config import load_config
+    from vae_gan_tf.models.catalog import build_model, compile_model
+
+    keras.utils.set_random_seed(0)
+    config = load_config(None, [*TINY_OVERRIDES, *TWO_STAGE, "model.second_stage_units=64",
+                                "model.second_stage_skip=true", "model.second_stage_learning_rate=3e-3"])
+    model = compile_model(build_model(config, (8, 8, 1)), config)
+    model.set_stage(2)
+    variances = np.array([0.25, 1.0, 4.0, 0.04], np.float32)
+    rng = np.random.default_rng(0)
+    step = tf.function(model.second_stage_update)
+    for _ in range(2000):
+        terms = step(tf.constant((rng.standard_normal((256, 4)) * np.sqrt(variances)).astype(np.float32)))
+    draws = model.second_sample(rng.standard_normal((20000, 4)).astype(np.float32)).numpy()
+    np.testing.assert_allclose(draws.var(axis=0), variances, rtol=0.2)
+    np.testing.assert_allclose(draws.mean(axis=0), 0.0, atol=0.1)
+    assert float(terms["kl"]) > 1.0 and float(terms["second_gamma"]) < 0.06  # no collapse: KL > 0, γ_z small
+
+
 def test_two_stage_run_exports_sampling_through_both_decoders(classifier_cache, tmp_path):
     from vae_gan_tf.config import load_config
     from vae_gan_tf.training.fit import train_run
 
     run_dir = tmp_path / "two_stage"
     config = load_config(None, [*TINY_OVERRIDES, *TWO_STAGE, "train.epochs=1", "model.second_stage_epochs=1",
-                                "train.steps_per_epoch=2"])
+                                "train.steps_per_epoch=2", "model.likelihood=gaussian_learned",
+                                "model.second_stage_skip=true"])
     train_run(config, run_dir, verbose=0)
-    assert [row["epoch"] for row in history_rows(run_dir)] == ["0", "1"]
+    rows = history_rows(run_dir)
+    assert [row["epoch"] for row in rows] == ["0", "1"]
+    gammas = [(float(row["gamma"]), float(row["second_gamma"])) for row in rows]  # both stages' γ, each epoch
+    assert gammas[0][0] < 1.0 and gammas[0][1] == 1.0  # stage 1 trains its γ, stage 2's is still at 1
+    assert gammas[1][0] == pytest.approx(float(rows[0]["val_gamma"]), rel=1e-6)  # then stage 1's is frozen
+    assert gammas[1][1] != 1.0  # stage 2 trains its own
     assert "stage 2 from epoch 2" in (run_dir / "train.log").read_text()
     u = np.repeat(np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32), 500, axis=0)
     out = call_saved_model(run_dir / "saved_model", {"u": u},

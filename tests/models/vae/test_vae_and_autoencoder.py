@@ -19,6 +19,8 @@ FAMILIES = {
     "gaussian_vae": ["model.conv_filters=[8]", "model.likelihood=gaussian", "model.gaussian_std=0.3"],
     "beta_vae_warmup": ["model.conv_filters=[8]", "model.beta=4", "model.kl_warmup_steps=5"],
     "beta_tc_vae": ["model.conv_filters=[8]", "model.tc_beta=6"],
+    "learned_gamma_vae": ["model.conv_filters=[8]", "model.latent_dim=4", "model.likelihood=gaussian_learned"],
+    "infogan_vae": ["model.architecture=infogan", "model.latent_dim=4", "model.likelihood=gaussian_learned"],
     "autoencoder": ["model.name=autoencoder", "model.conv_filters=[8, 16]", "model.latent_dim=8"],
     "bernoulli_autoencoder": ["model.name=autoencoder", "model.architecture=mlp", "model.hidden_units=[32]",
                               "model.likelihood=bernoulli"],
@@ -83,7 +85,7 @@ def test_noise_differs_between_calls_and_is_reproducible_from_the_seed():
     np.testing.assert_array_equal(a, second.standard_normal((3,)))
 
 
-@pytest.mark.parametrize("family", ["conv_vae", "autoencoder"])
+@pytest.mark.parametrize("family", ["conv_vae", "autoencoder", "infogan_vae"])
 def test_keras_file_round_trip_keeps_weights_and_optimizer_state(tmp_path, family):
     model = compiled(FAMILIES[family])
     batch = tf.constant(DIGITS[:32])
@@ -128,3 +130,52 @@ def test_encoder_and_decoder_share_no_variables():
     model = compiled(FAMILIES["conv_vae"])
     encoder_ids = {id(v) for v in model.encoder.variables}
     assert encoder_ids and not encoder_ids & {id(v) for v in model.decoder.variables}
+
+
+def test_learned_gamma_loss_is_the_hand_formula_with_the_models_gamma_and_the_mean_is_a_sigmoid():
+    model = compiled(FAMILIES["learned_gamma_vae"])
+    model.gamma_parameter.assign(-2.0)
+    x = DIGITS[:16]
+    z = np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32)
+    logits = model.decoder(z).numpy()
+    mean = model.decode(z).numpy()
+    np.testing.assert_allclose(mean, 1 / (1 + np.exp(-logits)), rtol=1e-5)
+    d, gamma = np.prod(x.shape[1:]), np.exp(-2.0)
+    by_hand = np.sum((x - mean) ** 2, axis=(1, 2, 3)) / (2 * gamma) + d / 2 * np.log(2 * np.pi * gamma)
+    np.testing.assert_allclose(model.reconstruction_loss(x, logits).numpy(), by_hand, rtol=1e-5)
+    assert model.gamma_parameter in model.trainable_variables and model.gamma_parameter.dtype == "float32"
+
+
+def test_learned_gamma_falls_towards_the_reconstruction_error_and_is_logged():
+    model = compiled(FAMILIES["learned_gamma_vae"])
+    history = model.fit(tf.data.Dataset.from_tensor_slices(DIGITS).batch(32, drop_remainder=True),
+                        epochs=4, verbose=0, shuffle=False)
+    assert set(history.history) == {"loss", "reconstruction", "kl", "gamma"}
+    gammas = history.history["gamma"]
+    assert gammas[0] < 1.0 and gammas[-1] < gammas[0]  # from γ = 1 at log γ = 0
+    model.reset_metrics()
+    assert float(np.exp(model.log_gamma.numpy())) == pytest.approx(float(model.test_step(DIGITS[:32])["gamma"]),
+                                                                   rel=1e-6)
+
+
+def test_log_gamma_scale_multiplies_how_far_one_adam_step_moves_log_gamma():
+    steps = {}
+    for scale in (1.0, 10.0):
+        model = compiled([*FAMILIES["learned_gamma_vae"], f"model.log_gamma_scale={scale}"])
+        model.optimizer.learning_rate.assign(1e-3)
+        model.train_step(tf.constant(DIGITS[:32]))
+        steps[scale] = float(model.log_gamma)
+    assert steps[1.0] == pytest.approx(-1e-3, rel=0.05)  # Adam's first step: the rate, whatever the gradient
+    assert steps[10.0] == pytest.approx(10 * steps[1.0], rel=1e-3)
+
+
+def test_learned_gamma_is_float32_under_mixed_float16():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = compiled(FAMILIES["infogan_vae"])
+        assert model.gamma_parameter.dtype == "float32" and model.decoder.output.dtype == "float32"
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+        logs = model.train_step(tf.constant(DIGITS[:32]))
+        assert all(np.isfinite(float(v)) for v in logs.values())
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

@@ -20,7 +20,7 @@ from vae_gan_tf.models.config_base import (
 class AdversarialConfig(ModelConfig):
     """Fields shared by the GAN family: networks, per-player optimizers (TTUR, Heusel et al. 2017)."""
 
-    architecture: Literal["mlp", "dcgan"] = "mlp"
+    architecture: Literal["mlp", "dcgan", "infogan"] = "mlp"  # infogan: Lucic et al. 2018's (nets/infogan.py)
     latent_dim: int = 64
     generator_units: list[int] = field(default_factory=lambda: [256, 256])  # doc 003 §4.2: z-h-h-x
     discriminator_units: list[int] = field(default_factory=lambda: [256, 256])
@@ -48,6 +48,8 @@ class AdversarialConfig(ModelConfig):
                                     "discriminator_filters"))
         check_positive_numbers(self, ("d_learning_rate", "g_learning_rate"))
         check_fractions(self, ("d_beta_1", "d_beta_2", "g_beta_1", "g_beta_2"))
+        if self.architecture == "infogan" and self.output_activation == "linear":
+            raise UserError("model.architecture infogan makes images: set model.output_activation=tanh")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             raise UserError(f"model.ema_decay must be in (0, 1) or null, got {self.ema_decay}")
         if not self.r1_weight >= 0:

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from vae_gan_tf.models import completion, losses
 from vae_gan_tf.models.base import SingleObjectiveModel
-from vae_gan_tf.models.vae.configs import AutoencoderConfig
+from vae_gan_tf.models.vae.configs import UNIT_MEAN_LIKELIHOODS, AutoencoderConfig
 from vae_gan_tf.nets import make_decoder, make_encoder
 
 
@@ -47,9 +47,13 @@ class Autoencoder(SingleObjectiveModel):
         return self.encoder(x, training=training)
 
     def decode(self, z, training=False):
-        """The mean of p(x|z): sigmoid(logits) for ``bernoulli``, the decoder output otherwise."""
-        out = self.decoder(z, training=training)
-        return tf.sigmoid(out) if self.likelihood == "bernoulli" else out
+        """The mean of p(x|z) (:meth:`output_mean` of the decoder's output)."""
+        return self.output_mean(self.decoder(z, training=training))
+
+    def output_mean(self, out):
+        """sigmoid(logits) for ``bernoulli`` and ``gaussian_learned`` (images in [0, 1]), the decoder output
+        itself otherwise."""
+        return tf.sigmoid(out) if self.likelihood in UNIT_MEAN_LIKELIHOODS else out
 
     def call(self, x, training=False):
         """Reconstruction *logits* (or x̂ for squared error) of ``x``."""

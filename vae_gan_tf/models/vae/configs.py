@@ -15,12 +15,15 @@ from vae_gan_tf.models.config_base import (
     check_positive_numbers,
 )
 
+# The likelihoods whose decoder mean is sigmoid(logits), an image in [0, 1] (models/vae/autoencoder.py).
+UNIT_MEAN_LIKELIHOODS = ("bernoulli", "gaussian_learned")
+
 
 @dataclass
 class EncoderDecoderConfig(ModelConfig):
     """Fields shared by the models with an encoder and a decoder."""
 
-    architecture: Literal["conv", "mlp"] = "conv"
+    architecture: Literal["conv", "mlp", "infogan"] = "conv"  # infogan: Dai & Wipf's networks (nets/infogan.py)
     latent_dim: int = 16
     hidden_units: list[int] = field(default_factory=lambda: [512, 256])  # MLP layers (doc 003 §4.1)
     conv_filters: list[int] = field(default_factory=lambda: [32, 64])  # one stride-2 conv each
@@ -42,7 +45,8 @@ class EncoderDecoderConfig(ModelConfig):
         return ("conv_filters",) if self.architecture == "conv" else ()
 
     def attention_sides(self, height: int) -> list[int]:
-        """The conv decoder's maps: after the reshape and after each transposed conv (nets/conv.py)."""
+        """The conv decoder's maps: after the reshape and after each transposed conv (nets/conv.py); none
+        for the mlp and infogan networks."""
         if self.architecture != "conv":
             return []
         factor = 2 ** len(self.conv_filters)
@@ -54,8 +58,12 @@ class VAEConfig(EncoderDecoderConfig):
     """Gaussian-latent VAE (Kingma & Welling 2014) with a beta weight (Higgins et al. 2017)."""
 
     name: str = "vae"
-    likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"
+    # gaussian_learned: N(x; sigmoid(logits), γI) with a learned scalar γ (Dai & Wipf 2019, §4; models/vae/vae.py)
+    likelihood: Literal["bernoulli", "gaussian", "gaussian_learned"] = "bernoulli"
     gaussian_std: float = 1.0  # fixed decoder std for the Gaussian likelihood
+    # log γ = log_gamma_scale · θ, θ the trained weight: Adam moves θ by about the learning rate per step, so
+    # log γ moves by about log_gamma_scale × lr (1: Dai & Wipf's code; also the two-stage VAE's second γ)
+    log_gamma_scale: float = 1.0
     beta: float = 1.0  # weight of the KL term (beta-VAE, doc 004); 1.0 is the ELBO
     kl_warmup_steps: int = 0  # KL weight rises linearly from 0 to beta over these steps
     tc_beta: float = 1.0  # weight of the total correlation (beta-TCVAE, Chen et al. 2018); 1.0: none extra
@@ -63,6 +71,7 @@ class VAEConfig(EncoderDecoderConfig):
     def check(self, config) -> None:
         super().check(config)
         check_kl_terms(self)
+        check_positive_numbers(self, ("log_gamma_scale",))
         if not self.tc_beta >= 0:
             raise UserError(f"model.tc_beta must be non-negative, got {self.tc_beta}")
 
@@ -77,6 +86,7 @@ class TwoStageVAEConfig(VAEConfig):
     second_stage_units: int = 1024  # their --second-dim
     second_stage_depth: int = 3  # dense layers in the second encoder and in the decoder (--second-depth)
     second_stage_learning_rate: float = 1e-4  # their --lr2
+    second_stage_skip: bool = False  # their code: each network's input joins its last hidden layer (concat)
 
     def check(self, config) -> None:
         super().check(config)
@@ -97,6 +107,12 @@ class CVAEConfig(VAEConfig):
     num_classes: int = 10  # labels are 0 .. num_classes - 1
 
     positive_fields: ClassVar[tuple[str, ...]] = ("latent_dim", "num_classes")
+
+    def check(self, config) -> None:
+        super().check(config)
+        if self.likelihood == "gaussian_learned":
+            raise UserError("model.likelihood gaussian_learned is for model.name vae and two_stage_vae; the "
+                            "conditional VAE supports bernoulli and gaussian")
 
 
 @dataclass
@@ -135,6 +151,9 @@ class VAEGANConfig(EncoderDecoderConfig):
         check_positive_lists(self, ("discriminator_filters", "discriminator_units"))
         check_positive_numbers(self, ("encoder_learning_rate", "decoder_learning_rate",
                                       "discriminator_learning_rate", "gamma"))
+        if self.architecture == "infogan":
+            raise UserError("model.architecture infogan is not available for model.name vaegan (its "
+                            "discriminator is conv or mlp); use conv")
         check_fractions(self, ("adam_beta_1",))
 
     def strided_filter_keys(self) -> tuple[str, ...]:

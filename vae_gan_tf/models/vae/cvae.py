@@ -38,7 +38,7 @@ class ConditionalVAE(VAE):
     def decode(self, z, labels, training=False):
         """The mean of p(x|z, y)."""
         logits = self.decode_logits(z, labels, training)
-        return tf.sigmoid(logits) if self.likelihood == "bernoulli" else logits
+        return self.output_mean(logits)
 
     def decode_logits(self, z, labels, training=False):
         return self.decoder([tf.convert_to_tensor(z), tf.cast(labels, tf.int32)], training=training)

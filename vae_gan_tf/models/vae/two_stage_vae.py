@@ -1,21 +1,25 @@
 """Two-stage VAE (Dai & Wipf 2019, "Diagnosing and enhancing VAE models", §4).
 
-Stage 1 is the library's VAE (models/vae/vae.py) on images. Stage 2 is a small MLP VAE on the first stage's
-latent codes z ~ q(z|x), with the first stage frozen: its encoder q(u|z) = N(μ(z), diag σ²(z)), prior
-N(0, I) on u, and a Gaussian decoder p(z|u) = N(μ(u), γI) with a learned scalar γ
-(``losses.gaussian_nll_learned_variance``). Sampling is ancestral through both stages: u ~ N(0, I),
-z ~ N(μ(u), γI), x = E[x|z]. Dai & Wipf take z = μ(u), which is the same when γ → 0, the regime their
-theory and their Gaussian stage 1 with learned variance lead to. Over this library's Bernoulli stage 1
-the codes are close to N(0, I), stage 2 can collapse (KL 0, γ ≈ 1, μ(u) constant) and z = μ(u) then gives
-one image for every u (FID 630 against 70 for the ancestral sample, docs/comparison.md). The settings are
-those of the authors' code (github.com/daib13/TwoStageVAE, demo.py): 3 dense layers of 1024 units, Adam
-1e-4, a fresh z = μ(x) + σ(x)·ε for every batch of stage 2.
+Stage 1 is the library's VAE (models/vae/vae.py) on images: as Dai & Wipf built it, with the Gaussian
+decoder N(x; sigmoid(logits), γI) and its learned γ (``likelihood: gaussian_learned``), or with the Bernoulli
+(cross-entropy) decoder. Stage 2 is an MLP VAE on the first stage's latent codes z ~ q(z|x), with the first
+stage frozen: its encoder q(u|z) = N(μ(z), diag σ²(z)), prior N(0, I) on u, and a Gaussian decoder
+p(z|u) = N(μ(u), γ_z I) with its own learned scalar γ_z (``losses.gaussian_nll_learned_variance``).
+Sampling is ancestral through both stages: u ~ N(0, I), z ~ N(μ(u), γ_z I), x = E[x|z], the first decoder's
+mean, as in Dai & Wipf's code (``generate``, which adds √γ_z-scaled noise to μ(u)). With a learned-γ stage 1,
+γ → 0 lets its encoder variances shrink in the dimensions it uses, so its codes are not N(0, I) and stage 2
+has that to correct (Dai & Wipf §3-§4). Over a Bernoulli stage 1 the codes are close to N(0, I) and stage 2
+collapsed in the library's runs (KL 0, γ_z ≈ 1; docs/comparison.md). The settings are those of the authors'
+code (github.com/daib13/TwoStageVAE, demo.py and network/two_stage_vae_model.py): 3 dense layers of 1024
+units, the input joined to the last hidden layer (``second_stage_skip``), Adam 1e-4, a fresh
+z = μ(x) + σ(x)·ε for every batch of stage 2.
 
 Training is one run of ``train.epochs`` (stage 1) + ``model.second_stage_epochs`` (stage 2) epochs;
 ``training.fit_segments`` calls ``fit`` once per stage and :meth:`set_stage` switches the step (a Python
 branch, so each stage's ``tf.function`` holds only its own update). Each stage has its own Adam, both
 saved in checkpoints and ``model.keras``. The logged ``loss``, ``reconstruction`` and ``kl`` are the
-active stage's: nats per image in stage 1, per latent code in stage 2.
+active stage's: nats per image in stage 1, per latent code in stage 2; ``gamma`` (a learned-γ stage 1)
+and ``second_gamma`` are logged in both stages, so history.csv holds both γ at every epoch.
 """
 
 from __future__ import annotations
@@ -44,22 +48,39 @@ class TwoStageVAE(VAE):
         super().__init__(model_config, image_shape, **kwargs)
         self.stage = int(stage)
         hidden = [model_config.second_stage_units] * model_config.second_stage_depth
+        skip = model_config.second_stage_skip
         self.second_encoder = mlp_encoder((self.latent_dim,), hidden, self.latent_dim, ("mean", "log_var"),
-                                          name="second_encoder")
-        self.second_decoder = mlp_decoder(self.latent_dim, hidden, (self.latent_dim,), name="second_decoder")
-        self.second_log_gamma = self.add_weight(name="second_log_gamma", shape=(), initializer="zeros")
+                                          name="second_encoder", concat_input=skip)
+        self.second_decoder = mlp_decoder(self.latent_dim, hidden, (self.latent_dim,), name="second_decoder",
+                                          concat_input=skip)
+        self.second_gamma_parameter = self.add_weight(name="second_log_gamma", shape=(), dtype="float32",
+                                                      initializer="zeros")
 
     def get_config(self):
         return {**super().get_config(), "stage": self.stage}
 
     @property
+    def metric_names(self):
+        return super().metric_names + ("second_gamma",)
+
+    @property
+    def second_log_gamma(self):
+        """log γ_z = ``log_gamma_scale`` · θ_z (``second_gamma_parameter``), as stage 1's γ (models/vae/vae.py)."""
+        return self.model_config.log_gamma_scale * self.second_gamma_parameter
+
+    def gamma_terms(self) -> dict:
+        """Both stages' learned variances: stage 1's γ (a learned-γ stage 1) and stage 2's γ_z."""
+        return {**super().gamma_terms(), "second_gamma": tf.exp(self.second_log_gamma)}
+
+    @property
     def first_stage_variables(self):
-        return self.encoder.trainable_variables + self.decoder.trainable_variables
+        own = [self.gamma_parameter] if self.gamma_parameter is not None else []
+        return self.encoder.trainable_variables + self.decoder.trainable_variables + own
 
     @property
     def second_stage_variables(self):
         return (self.second_encoder.trainable_variables + self.second_decoder.trainable_variables
-                + [self.second_log_gamma])
+                + [self.second_gamma_parameter])
 
     def set_stage(self, stage: int) -> None:
         """Train ``stage`` from the next ``fit`` on: its step functions are traced anew."""
@@ -108,22 +129,28 @@ class TwoStageVAE(VAE):
         nll = losses.gaussian_nll_learned_variance(z, z_mean, self.second_log_gamma)
         reconstruction = tf.reduce_mean(nll)
         kl = tf.reduce_mean(losses.kl_divergence_normal(mean, log_var))
-        return {"loss": losses.negative_elbo(reconstruction, kl), "reconstruction": reconstruction, "kl": kl}
+        return {"loss": losses.negative_elbo(reconstruction, kl), "reconstruction": reconstruction, "kl": kl,
+                **self.gamma_terms()}
 
     def train_step(self, data):
-        if self.stage == 1:
-            with tf.GradientTape() as tape:
-                terms = self.compute_terms(*self.batch_inputs(data), training=True)
-                scaled = self.optimizer.scale_loss(scale_for_replicas(terms["loss"]))
-            variables, optimizer = self.first_stage_variables, self.optimizer
-        else:
-            z = self.first_stage_codes(*self.batch_inputs(data))
-            with tf.GradientTape() as tape:
-                terms = self.second_stage_terms(z, training=True)
-                scaled = self.second_stage_optimizer.scale_loss(scale_for_replicas(terms["loss"]))
-            variables, optimizer = self.second_stage_variables, self.second_stage_optimizer
-        optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        if self.stage == 2:
+            return self._update_trackers(self.second_stage_update(self.first_stage_codes(*self.batch_inputs(data))))
+        with tf.GradientTape() as tape:
+            terms = self.compute_terms(*self.batch_inputs(data), training=True)
+            scaled = self.optimizer.scale_loss(scale_for_replicas(terms["loss"]))
+        variables = self.first_stage_variables
+        self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         return self._update_trackers(terms)
+
+    def second_stage_update(self, z):
+        """One Adam step of the second stage on codes ``z`` (the batch's first-stage codes in training;
+        any codes in a test); returns its terms."""
+        with tf.GradientTape() as tape:
+            terms = self.second_stage_terms(z, training=True)
+            scaled = self.second_stage_optimizer.scale_loss(scale_for_replicas(terms["loss"]))
+        variables = self.second_stage_variables
+        self.second_stage_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return terms
 
     def test_step(self, data):
         (x,) = self.batch_inputs(data)

@@ -18,20 +18,43 @@ from vae_gan_tf.models.vae.configs import VAEConfig
 
 @keras.saving.register_keras_serializable(package="vae_gan_tf")
 class VAE(Autoencoder):
-    """Gaussian q(z|x) = N(μ(x), diag σ²(x)), prior N(0, I), Bernoulli or fixed-σ Gaussian p(x|z).
+    """Gaussian q(z|x) = N(μ(x), diag σ²(x)), prior N(0, I), and p(x|z) Bernoulli, Gaussian with a fixed σ,
+    or (``likelihood: gaussian_learned``) Gaussian N(x; sigmoid(logits), γI) with one learned scalar γ for
+    every pixel (Dai & Wipf 2019, §4): log γ = ``log_gamma_scale`` · θ with θ (``gamma_parameter``) a float32
+    weight of the model from 0, trained with the networks by the same optimizer. Adam moves θ by about its
+    learning rate per step, so at Dai & Wipf's 1e-4 and scale 1 log γ falls by at most ~0.08 per MNIST epoch
+    of batch 64 (they trained 400 epochs); a larger scale lets γ follow the reconstruction error sooner.
 
     Minimises −ELBO_β = E_q[−log p(x|z)] + β_t·KL(q(z|x) ‖ p(z)) with β_t warmed up linearly over
-    ``kl_warmup_steps`` optimizer steps. Metrics: ``loss``, ``reconstruction``, ``kl`` (nats per example).
+    ``kl_warmup_steps`` optimizer steps. Metrics: ``loss``, ``reconstruction``, ``kl`` (nats per example)
+    and, with a learned γ, ``gamma`` (exp(log γ): the epoch's mean in history.csv's ``gamma``, its value
+    after the epoch in ``val_gamma``).
     """
 
     config_class = VAEConfig
     heads = ("mean", "log_var")
     code_names = ("mean", "log_var")
 
+    def __init__(self, model_config, image_shape, **kwargs):
+        super().__init__(model_config, image_shape, **kwargs)
+        self.gamma_parameter = None
+        if model_config.likelihood == "gaussian_learned":
+            self.gamma_parameter = self.add_weight(name="log_gamma", shape=(), dtype="float32", initializer="zeros")
+
     @property
-    def metric_names(self):
-        extra = ("total_correlation",) if self.model_config.tc_beta != 1 else ()
+    def log_gamma(self):
+        """log γ of the learned-γ decoder (None for the other likelihoods)."""
+        return None if self.gamma_parameter is None else self.model_config.log_gamma_scale * self.gamma_parameter
+
+    @property
+    def metric_names(self):  # read by make_trackers, before log_gamma exists
+        extra = ("gamma",) if self.likelihood == "gaussian_learned" else ()
+        extra += ("total_correlation",) if self.model_config.tc_beta != 1 else ()
         return ("loss", "reconstruction", "kl") + extra
+
+    def gamma_terms(self) -> dict:
+        """The learned variances to log with the loss terms: {"gamma": γ} with a learned γ, else none."""
+        return {"gamma": tf.exp(self.log_gamma)} if self.gamma_parameter is not None else {}
 
     def call(self, x, training=False):
         """Reconstruction logits: z sampled by reparameterization in training, z = μ otherwise."""
@@ -46,6 +69,8 @@ class VAE(Autoencoder):
     def reconstruction_loss(self, x, decoder_output):
         if self.likelihood == "gaussian":
             return losses.gaussian_negative_log_likelihood(x, decoder_output, self.model_config.gaussian_std)
+        if self.likelihood == "gaussian_learned":
+            return losses.gaussian_nll_learned_variance(x, self.output_mean(decoder_output), self.log_gamma)
         return losses.bernoulli_negative_log_likelihood(x, decoder_output)
 
     def compute_terms(self, x, training):
@@ -61,7 +86,7 @@ class VAE(Autoencoder):
         kl = tf.reduce_mean(losses.kl_divergence_normal(mean, log_var))
         weight = losses.kl_weight(self.optimizer.iterations, self.model_config.beta,
                                  self.model_config.kl_warmup_steps)
-        terms = {"reconstruction": reconstruction, "kl": kl}
+        terms = {"reconstruction": reconstruction, "kl": kl, **self.gamma_terms()}
         if self.model_config.tc_beta == 1:
             return {"loss": losses.negative_elbo(reconstruction, kl, weight), **terms}
         tc = losses.minibatch_total_correlation(z, mean, log_var)
