@@ -298,7 +298,9 @@ def cases() -> list[Case]:
     def out_is_link(work, outside, resume=False):
         if resume:
             run_copy(work, "vae", "real_run")
-        (work / "run").symlink_to(work / "real_run" if resume else outside / "dir", target_is_directory=True)
+        else:  # an empty folder, or the run would be refused as existing: it trained into the link's target
+            (outside / "empty").mkdir()
+        (work / "run").symlink_to(work / "real_run" if resume else outside / "empty", target_is_directory=True)
         return ["--resume", "--out", str(work / "run"), "--epochs", "3"] if resume else \
             ["--out", str(work / "run"), "--epochs", "1", "--steps-per-epoch", "1"]
     add(Case("link", "train-out-is-link", "train", out_is_link, fragment="link"))
