@@ -54,19 +54,22 @@ MODELS = {
     "dcgan_ema": "configs/dcgan_ema_mnist60k.yaml",  # the stabilized GAN (issue 11): G's moving average
     "gan_lucic": "configs/gan_lucic_mnist60k.yaml",  # Lucic et al. 2018's networks and setting (issue 23)
     "wgan_gp": "configs/wgan_gp_mnist60k.yaml",
+    "wgan_lucic": "configs/wgan_lucic_mnist60k.yaml",  # Lucic et al.'s WGAN with clipping (issue 23)
 }
 FAMILY = {"vae": "VAE", "vae_learned_gamma": "VAE", "two_stage_vae": "VAE", "two_stage_vae_bernoulli": "VAE",
-          "dcgan": "GAN", "dcgan_ema": "GAN", "gan_lucic": "GAN", "wgan_gp": "GAN"}  # VAE/GAN: a hybrid of both
+          "dcgan": "GAN", "dcgan_ema": "GAN", "gan_lucic": "GAN", "wgan_gp": "GAN",
+          "wgan_lucic": "GAN"}  # VAE/GAN: a hybrid of both
 # Published FIDs on the 2015 Inception network at 10,000 samples (mean ± sd over seeds), beside each recipe:
 # Lucic et al. 2018 (best of their search, InfoGAN-style networks, 20 epochs) and Dai & Wipf 2019, Table 1.
 PUBLISHED = {
-    "vae": ("VAE, cross-entropy decoder (Dai & Wipf 2019; their networks)", 16.6, 0.4),
+    "vae": ("VAE, cross-entropy decoder (Dai & Wipf 2019, on their InfoGAN-style networks)", 16.6, 0.4),
     "vae_learned_gamma": ("VAE, learned γ (Dai & Wipf 2019)", 54.5, 1.0),
     "two_stage_vae": ("two-stage VAE (Dai & Wipf 2019)", 12.6, 1.5),
-    "dcgan": ("NS-GAN (Lucic et al. 2018; their networks)", 6.8, 0.5),
-    "dcgan_ema": ("NS-GAN (Lucic et al. 2018; their networks)", 6.8, 0.5),
+    "dcgan": ("NS-GAN (Lucic et al. 2018, on their InfoGAN-style networks)", 6.8, 0.5),
+    "dcgan_ema": ("NS-GAN (Lucic et al. 2018, on their InfoGAN-style networks)", 6.8, 0.5),
     "gan_lucic": ("NS-GAN (Lucic et al. 2018)", 6.8, 0.5),
-    "wgan_gp": ("WGAN-GP (Lucic et al. 2018; their networks)", 20.3, 5.0),
+    "wgan_gp": ("WGAN-GP (Lucic et al. 2018, on their InfoGAN-style networks)", 20.3, 5.0),
+    "wgan_lucic": ("WGAN (Lucic et al. 2018)", 6.7, 0.4),
 }
 STANDARD = ("fid", "kid_mean", "precision", "recall", "density", "coverage")
 CLASSIFIER = ("fid", "kid_mean", "precision", "recall", "coverage", "is_mean")
